@@ -34,10 +34,21 @@ def _back_to_word_start(word_ids: Sequence[int | None], index: int, floor: int) 
     return index
 
 
+def _forward_to_word_start(word_ids: Sequence[int | None], index: int, ceiling: int) -> int:
+    """Move ``index`` forward while it points inside a word, never past ``ceiling``."""
+    while index < ceiling and word_ids[index] == word_ids[index - 1]:
+        index += 1
+    return index
+
+
 def token_windows(
     word_ids: Sequence[int | None], max_tokens: int, overlap: int
 ) -> list[tuple[int, int]]:
-    """Half-open token ranges ``[start, end)`` covering every token (``word_ids`` per token)."""
+    """Half-open token ranges ``[start, end)`` covering every token (``word_ids`` per token).
+
+    A window ends before a word it would cut (unless that word alone is longer than the window);
+    the next starts at most ``overlap`` tokens before that end, on a word start.
+    """
     n = len(word_ids)
     windows: list[tuple[int, int]] = []
     start = 0
@@ -49,8 +60,7 @@ def token_windows(
         windows.append((start, end))
         if end == n:
             break
-        following = _back_to_word_start(word_ids, max(end - overlap, start + 1), start)
-        start = following if following > start else end
+        start = _forward_to_word_start(word_ids, max(end - overlap, start + 1), end)
     return windows
 
 

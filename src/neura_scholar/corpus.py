@@ -209,7 +209,9 @@ def _iter_raw(raw: pd.DataFrame) -> Iterable[tuple[str, Any, Any, Any]]:
     missing = set(RAW_COLUMNS) - set(raw.columns)
     if missing:
         raise ValueError(f"raw records lack columns {sorted(missing)}; expected {RAW_COLUMNS}")
-    return zip(raw["source"], raw["line"], raw["record"], raw["error"], strict=True)
+    # A missing error may come back as NaN (pandas 3 string columns): only a string is an error.
+    errors = (error if isinstance(error, str) else None for error in raw["error"])
+    return zip(raw["source"], raw["line"], raw["record"], errors, strict=True)
 
 
 def validate_papers(
@@ -291,4 +293,5 @@ def validate_sections(
 
 def raw_frame(records: Iterable[tuple[str, int, Any, str | None]]) -> pd.DataFrame:
     """Build a raw-records frame from ``(source, line, record, error)`` tuples."""
-    return pd.DataFrame(list(records), columns=RAW_COLUMNS)
+    frame = pd.DataFrame(list(records), columns=RAW_COLUMNS, dtype=object)
+    return frame.astype({"line": "int64"})

@@ -12,5 +12,6 @@ CONFIG_LOADER_ARGS = {
     "custom_resolvers": {"oc.env": oc.env},
     "config_patterns": {
         "mlflow": ["mlflow*", "mlflow*/**"],
+        "harvest": ["harvest*", "harvest*/**"],
     },
 }

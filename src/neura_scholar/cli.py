@@ -1,0 +1,85 @@
+"""``neura-scholar``: the project's commands besides ``kedro run``.
+
+- ``neura-scholar harvest --out DIR/papers.jsonl.gz``: a corpus sample from arXiv OAI-PMH.
+- ``neura-scholar db load --corpus DIR``: a corpus directory into PostgreSQL (idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+from kedro.config import OmegaConfigLoader
+
+from neura_scholar.settings import CONFIG_LOADER_ARGS
+
+logger = logging.getLogger("neura_scholar")
+
+
+def _project_config(project_dir: Path, key: str, env: str | None) -> dict[str, Any]:
+    loader = OmegaConfigLoader(
+        conf_source=str(project_dir / "conf"), env=env, **CONFIG_LOADER_ARGS
+    )
+    return dict(loader[key]) if key in loader else {}
+
+
+@click.group()
+@click.option("--verbose", "-v", is_flag=True, help="Log at DEBUG level.")
+def main(verbose: bool) -> None:
+    """neura-scholar: chunk-based semantic search over arXiv."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the gzip JSON Lines, e.g. data/01_raw/arxiv_oai/papers.jsonl.gz")
+@click.option("--set", "set_spec", help="OAI set, e.g. cs, math, physics:hep-th.")
+@click.option("--from", "date_from", help="First datestamp, YYYY-MM-DD.")
+@click.option("--until", "date_until", help="Last datestamp, YYYY-MM-DD.")
+@click.option("--max-records", type=int, help="Stop after this many papers.")
+@click.option("--base-url", help="The OAI-PMH endpoint.")
+@click.option("--delay", "delay_s", type=float, help="Seconds between requests (arXiv asks 3).")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path.cwd,
+              help="Project whose conf/*/harvest.yml gives the defaults.")
+@click.option("--env", default=None, help="Kedro configuration environment.")
+def harvest(out: Path, project_dir: Path, env: str | None, **overrides: Any) -> None:
+    """Harvest arXiv metadata over OAI-PMH into the corpus JSON Lines shape."""
+    from neura_scholar.oai_pmh import Harvester, HarvestSettings, harvest_to_file
+
+    config = _project_config(project_dir, "harvest", env).get("harvest", {})
+    config.update({key: value for key, value in overrides.items() if value is not None})
+    settings = HarvestSettings(**config)
+    harvest_to_file(Harvester(settings), out)
+
+
+@main.group()
+def db() -> None:
+    """The corpus in PostgreSQL."""
+
+
+@db.command("load")
+@click.option("--corpus", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=lambda: os.environ.get("NEURA_SCHOLAR_CORPUS", "../shared/data/arxiv"),
+              help="Directory with papers.jsonl.gz and optional fulltext*.jsonl.gz.")
+@click.option("--dsn", default=lambda: os.environ.get(
+                  "NEURA_SCHOLAR_PG_DSN", "postgresql://postgres@127.0.0.1:5432/neura_scholar"),
+              help="PostgreSQL URI; the database is created when missing.")
+@click.option("--on-error", type=click.Choice(["raise", "drop"]), default="raise",
+              help="Stop at the first bad record, or drop and count bad records.")
+@click.option("--limit", type=int, default=None, help="Load only the first N papers by id.")
+def db_load(corpus: Path, dsn: str, on_error: str, limit: int | None) -> None:
+    """Validate a corpus directory and upsert it into the papers and chunks tables."""
+    from neura_scholar.corpus_loading import load_corpus_into_postgres
+
+    counts = load_corpus_into_postgres(corpus, dsn, on_error, limit)  # type: ignore[arg-type]
+    click.echo(f"loaded {counts['papers']} papers and {counts['chunks']} full-text pieces")
+
+
+if __name__ == "__main__":
+    main()

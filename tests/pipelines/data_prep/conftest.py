@@ -1,0 +1,65 @@
+"""Running data_prep on the small real corpus, with the project's parameters scaled down."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kedro.io import AbstractDataset, DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+from tokenizers import Tokenizer
+
+from neura_scholar.datasets.arxiv_jsonl_dataset import ArxivJsonLinesDataset
+from neura_scholar.pipelines.data_prep import create_pipeline
+
+OUTPUTS = [
+    "papers", "paper_sections", "paper_chunks", "heldout", "slices", "perturbations", "failures",
+    "data_prep_summary", "data_prep_metrics",
+]  # fmt: skip
+
+
+class KeptMemoryDataset(MemoryDataset):
+    """A MemoryDataset the runner cannot release, so tests can read intermediate outputs."""
+
+    def _release(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def small_params(project_parameters: dict[str, Any]) -> dict[str, Any]:
+    """The project's data_prep parameters for 200 papers: keep all, fewer cases."""
+    params = copy.deepcopy(project_parameters["data_prep"])
+    params["sample"].update(size=None, fulltext_papers=None, near_duplicate_pairs=0)
+    params["heldout"]["n_papers"] = 40
+    params["failures"]["per_type"] = 5
+    return params
+
+
+def run_data_prep(
+    raw_papers: AbstractDataset, raw_fulltext: AbstractDataset, tokenizer: Tokenizer, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Run the pipeline with in-memory outputs; returns every output by name."""
+    datasets: dict[str, AbstractDataset] = {
+        "raw_papers": raw_papers,
+        "raw_fulltext": raw_fulltext,
+        "encoder_tokenizer": MemoryDataset(tokenizer, copy_mode="assign"),
+        **{f"params:data_prep.{key}": MemoryDataset(value) for key, value in params.items()},
+        **{name: KeptMemoryDataset() for name in OUTPUTS},
+    }
+    catalog = DataCatalog(datasets)
+    SequentialRunner().run(create_pipeline(), catalog)
+    return {name: catalog.load(name) for name in OUTPUTS}
+
+
+def file_datasets(corpus_dir: Path) -> tuple[ArxivJsonLinesDataset, ArxivJsonLinesDataset]:
+    return (
+        ArxivJsonLinesDataset(str(corpus_dir), "papers.jsonl.gz"),
+        ArxivJsonLinesDataset(str(corpus_dir), "fulltext*.jsonl.gz", required=False),
+    )
+
+
+@pytest.fixture(scope="session")
+def data_prep_outputs(small_corpus_dir: Path, tokenizer: Tokenizer, small_params: dict[str, Any]) -> dict[str, Any]:
+    return run_data_prep(*file_datasets(small_corpus_dir), tokenizer, small_params)
