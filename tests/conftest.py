@@ -3,6 +3,7 @@ a real PostgreSQL server, and the project's own data_prep parameters."""
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 import os
@@ -19,6 +20,7 @@ from tokenizers import Tokenizer
 
 from neura_scholar.checkpoints import load_tokenizer
 from neura_scholar.settings import CONFIG_LOADER_ARGS
+from tests.pipelines.data_prep.runs import file_datasets, run_data_prep
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SMALL_CORPUS_PAPERS = 200
@@ -71,6 +73,23 @@ def tokenizer() -> Tokenizer:
 def project_parameters() -> dict[str, Any]:
     loader = OmegaConfigLoader(conf_source=str(PROJECT_DIR / "conf"), **CONFIG_LOADER_ARGS)
     return dict(loader["parameters"])
+
+
+# data_prep on the small corpus ----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def small_params(project_parameters: dict[str, Any]) -> dict[str, Any]:
+    """The project's data_prep parameters for 200 papers: keep all, fewer cases."""
+    params = copy.deepcopy(project_parameters["data_prep"])
+    params["sample"].update(size=None, fulltext_papers=None, near_duplicate_pairs=0)
+    params["heldout"]["n_papers"] = 40
+    params["failures"]["per_type"] = 5
+    return params
+
+
+@pytest.fixture(scope="session")
+def data_prep_outputs(small_corpus_dir: Path, tokenizer: Tokenizer, small_params: dict[str, Any]) -> dict[str, Any]:
+    return run_data_prep(*file_datasets(small_corpus_dir), tokenizer, small_params)
 
 
 # PostgreSQL -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from an allow-list and are quoted as identifiers, values are always bound parame
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -116,6 +117,23 @@ def upsert_sections(conn: psycopg2.extensions.connection, sections: pd.DataFrame
     return len(rows)
 
 
+@contextmanager
+def read_only_connection(dsn: str, statement_timeout_ms: int) -> Iterator[psycopg2.extensions.connection]:
+    """A connection whose transaction is read-only with ``statement_timeout`` set; rolled back
+    and closed on exit."""
+    if statement_timeout_ms < 1:
+        raise ValueError(f"statement_timeout_ms must be positive, got {statement_timeout_ms}")
+    conn = psycopg2.connect(dsn)
+    try:
+        conn.set_session(readonly=True)
+        with conn.cursor() as setup:
+            setup.execute("SET LOCAL statement_timeout = %s", (statement_timeout_ms,))
+        yield conn
+        conn.rollback()
+    finally:
+        conn.close()
+
+
 def iter_rows(
     dsn: str,
     table: str,
@@ -128,26 +146,19 @@ def iter_rows(
     transaction is read-only and each statement is bounded by ``statement_timeout_ms``.
     """
     columns = check_table(table)
-    if fetch_size < 1 or statement_timeout_ms < 1:
-        raise ValueError("fetch_size and statement_timeout_ms must be positive")
+    if fetch_size < 1:
+        raise ValueError(f"fetch_size must be positive, got {fetch_size}")
     query = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
         sql.SQL(", ").join(map(sql.Identifier, columns)),
         sql.Identifier(table),
         sql.SQL(", ").join(map(sql.Identifier, _ORDER_BY[table])),
     )
-    conn = psycopg2.connect(dsn)
-    try:
-        conn.set_session(readonly=True)
-        with conn.cursor() as setup:
-            setup.execute("SET LOCAL statement_timeout = %s", (statement_timeout_ms,))
+    with read_only_connection(dsn, statement_timeout_ms) as conn:
         with conn.cursor(name=f"neura_scholar_{table}") as cur:
             cur.itersize = fetch_size
             cur.execute(query)
             for row in cur:
                 yield dict(zip(columns, row, strict=True))
-        conn.rollback()
-    finally:
-        conn.close()
 
 
 def table_exists(dsn: str, table: str) -> bool:

@@ -10,7 +10,7 @@ from tokenizers import Tokenizer
 
 from neura_scholar.corpus import category_group
 
-from tests.pipelines.data_prep.conftest import file_datasets, run_data_prep
+from tests.pipelines.data_prep.runs import file_datasets, run_data_prep
 
 
 def test_papers_sections_and_chunks(data_prep_outputs: dict[str, Any], small_params: dict[str, Any]) -> None:

@@ -1,12 +1,10 @@
-"""Running data_prep on the small real corpus, with the project's parameters scaled down."""
+"""Running data_prep on the small real corpus with in-memory outputs."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
-import pytest
 from kedro.io import AbstractDataset, DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from tokenizers import Tokenizer
@@ -25,16 +23,6 @@ class KeptMemoryDataset(MemoryDataset):
 
     def _release(self) -> None:
         pass
-
-
-@pytest.fixture(scope="session")
-def small_params(project_parameters: dict[str, Any]) -> dict[str, Any]:
-    """The project's data_prep parameters for 200 papers: keep all, fewer cases."""
-    params = copy.deepcopy(project_parameters["data_prep"])
-    params["sample"].update(size=None, fulltext_papers=None, near_duplicate_pairs=0)
-    params["heldout"]["n_papers"] = 40
-    params["failures"]["per_type"] = 5
-    return params
 
 
 def run_data_prep(
@@ -58,8 +46,3 @@ def file_datasets(corpus_dir: Path) -> tuple[ArxivJsonLinesDataset, ArxivJsonLin
         ArxivJsonLinesDataset(str(corpus_dir), "papers.jsonl.gz"),
         ArxivJsonLinesDataset(str(corpus_dir), "fulltext*.jsonl.gz", required=False),
     )
-
-
-@pytest.fixture(scope="session")
-def data_prep_outputs(small_corpus_dir: Path, tokenizer: Tokenizer, small_params: dict[str, Any]) -> dict[str, Any]:
-    return run_data_prep(*file_datasets(small_corpus_dir), tokenizer, small_params)
