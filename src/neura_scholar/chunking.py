@@ -73,7 +73,8 @@ def chunk_text(
     offsets, word_ids = encoding.offsets, encoding.word_ids  # each access builds a new list
     n = len(offsets)
     spans = []
-    for first, last in token_windows(word_ids, max_tokens, overlap):
+    for first, window_end in token_windows(word_ids, max_tokens, overlap):
+        last = window_end
         start, end = offsets[first][0], offsets[last - 1][1]
         cut_inside_word = (first > 0 and word_ids[first] == word_ids[first - 1]) or (
             last < n and word_ids[last] == word_ids[last - 1]

@@ -8,7 +8,12 @@ import psycopg2
 
 from neura_scholar.corpus import OnError, validate_papers, validate_sections
 from neura_scholar.datasets.arxiv_jsonl_dataset import ArxivJsonLinesDataset
-from neura_scholar.postgres_corpus import create_schema, ensure_database, upsert_papers, upsert_sections
+from neura_scholar.postgres_corpus import (
+    create_schema,
+    ensure_database,
+    upsert_papers,
+    upsert_sections,
+)
 
 
 def load_corpus_into_postgres(

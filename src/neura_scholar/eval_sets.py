@@ -103,6 +103,7 @@ def build_heldout(
     papers: pd.DataFrame,
     chunks: pd.DataFrame,
     terms: TermContext,
+    *,
     n_papers: int,
     seed: int,
     kinds: Sequence[str],

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from kedro.io import DatasetError, Version
 
-from neura_scholar.datasets import JsonLinesDataset, ManifestError, ReportDataset, TableDataset
+from neura_scholar.datasets import JsonLinesDataset, ReportDataset, TableDataset
 from neura_scholar.datasets.manifest import manifest_path
 
 FRAME = pd.DataFrame(

@@ -14,7 +14,7 @@ from tokenizers import Tokenizer
 from neura_scholar.checkpoints import load_tokenizer, resolve_checkpoint
 
 
-class TokenizerDataset(AbstractDataset[None, Tokenizer]):
+class TokenizerDataset(AbstractDataset[Tokenizer, Tokenizer]):
     """The fast tokenizer of ``checkpoint`` (a model package name or a local model directory)."""
 
     def __init__(self, checkpoint: str) -> None:

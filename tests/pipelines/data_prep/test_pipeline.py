@@ -9,7 +9,6 @@ import pandas as pd
 from tokenizers import Tokenizer
 
 from neura_scholar.corpus import category_group
-
 from tests.pipelines.data_prep.runs import file_datasets, run_data_prep
 
 

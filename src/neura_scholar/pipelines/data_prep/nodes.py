@@ -205,23 +205,25 @@ def summarise_data_prep(
     tags = ("category_group", "year_bucket", "kind", "length_bucket")
     per_slice = {tag: _counts(slices[tag]) for tag in tags}
     tokens = chunks["n_tokens"].to_numpy()
+    token_stats = {
+        "mean": float(tokens.mean()) if len(tokens) else 0.0,
+        "median": float(np.median(tokens)) if len(tokens) else 0.0,
+        "max": int(tokens.max()) if len(tokens) else 0,
+    }
+    cases = {
+        "heldout": len(heldout),
+        "slices": len(slices),
+        "perturbations": len(perturbations),
+        "failures": len(failures),
+    }
     summary = {
         "validation": validation,
         "papers": len(papers),
         "papers_with_fulltext": int(sections["paper_id"].nunique()),
         "chunks": len(chunks),
         "chunks_by_source": _counts(chunks["source"]),
-        "tokens_per_chunk": {
-            "mean": float(tokens.mean()) if len(tokens) else 0.0,
-            "median": float(np.median(tokens)) if len(tokens) else 0.0,
-            "max": int(tokens.max()) if len(tokens) else 0,
-        },
-        "cases": {
-            "heldout": len(heldout),
-            "slices": len(slices),
-            "perturbations": len(perturbations),
-            "failures": len(failures),
-        },
+        "tokens_per_chunk": token_stats,
+        "cases": cases,
         "heldout_by_kind": _counts(heldout["kind"]),
         "slices": per_slice,
         "small_slices": sorted(
@@ -231,12 +233,12 @@ def summarise_data_prep(
         "failures_by_type": _counts(failures["failure_type"]),
     }
     figures = {
-        "papers": summary["papers"],
-        "chunks": summary["chunks"],
-        "tokens_per_chunk_mean": summary["tokens_per_chunk"]["mean"],
-        "tokens_per_chunk_max": summary["tokens_per_chunk"]["max"],
+        "papers": len(papers),
+        "chunks": len(chunks),
+        "tokens_per_chunk_mean": token_stats["mean"],
+        "tokens_per_chunk_max": token_stats["max"],
         "papers_dropped": sum(validation["papers"]["dropped"].values()),
-        **{f"cases_{name}": count for name, count in summary["cases"].items()},
+        **{f"cases_{name}": count for name, count in cases.items()},
     }
     # kedro-mlflow's metrics dataset takes {name: {"value", "step"}}.
     metrics = {name: {"value": float(value), "step": 0} for name, value in figures.items()}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from kedro.config import OmegaConfigLoader
+from kedro.config import MissingConfigException, OmegaConfigLoader
 
 from neura_scholar.settings import CONFIG_LOADER_ARGS
 
@@ -21,9 +21,12 @@ logger = logging.getLogger("neura_scholar")
 
 def _project_config(project_dir: Path, key: str, env: str | None) -> dict[str, Any]:
     loader = OmegaConfigLoader(
-        conf_source=str(project_dir / "conf"), env=env, **CONFIG_LOADER_ARGS
+        conf_source=str(project_dir / "conf"), env=env, **CONFIG_LOADER_ARGS  # type: ignore[arg-type]
     )
-    return dict(loader[key]) if key in loader else {}
+    try:
+        return dict(loader[key])
+    except (KeyError, MissingConfigException) as exc:
+        raise click.ClickException(f"no {key} configuration under {project_dir / 'conf'}: {exc}") from exc
 
 
 @click.group()
@@ -52,7 +55,7 @@ def harvest(out: Path, project_dir: Path, env: str | None, **overrides: Any) -> 
     """Harvest arXiv metadata over OAI-PMH into the corpus JSON Lines shape."""
     from neura_scholar.oai_pmh import Harvester, HarvestSettings, harvest_to_file
 
-    config = _project_config(project_dir, "harvest", env).get("harvest", {})
+    config = dict(_project_config(project_dir, "harvest", env)["harvest"])
     config.update({key: value for key, value in overrides.items() if value is not None})
     settings = HarvestSettings(**config)
     harvest_to_file(Harvester(settings), out)
