@@ -102,12 +102,15 @@ def _server_reachable(dsn: str) -> bool:
     return True
 
 
-def _start_throwaway_server(workdir: Path) -> tuple[str, Any]:
+def _start_throwaway_server() -> tuple[str, Any]:
     """A throwaway PostgreSQL started with pytest-postgresql's executor on a free port.
 
-    initdb refuses to run as root, so as root pg_ctl runs as the ``postgres`` OS user.
+    initdb refuses to run as root, so as root pg_ctl runs as the ``postgres`` OS user, in a
+    directory of its own that user can reach (pytest's temporary directories are private).
+    Stopping the returned executor leaves the directory for ``shutil.rmtree``.
     """
     import socket
+    import tempfile
 
     from pytest_postgresql.executors.proc import PostgreSQLExecutor
 
@@ -116,6 +119,7 @@ def _start_throwaway_server(workdir: Path) -> tuple[str, Any]:
     )
     if pg_ctl is None:
         pytest.fail("no PostgreSQL on 127.0.0.1:5432 and no pg_ctl to start a throwaway server")
+    workdir = Path(tempfile.mkdtemp(prefix="neura_scholar_pg_"))
     workdir.chmod(0o777)
     if os.geteuid() == 0:
         wrapper = workdir / "pg_ctl"
@@ -135,18 +139,19 @@ def _start_throwaway_server(workdir: Path) -> tuple[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server() -> Iterator[str]:
     """A DSN prefix for a live server: the machine's own on 127.0.0.1:5432 when reachable,
     else a throwaway one (never a skip)."""
     local = os.environ.get("NEURA_SCHOLAR_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
     if _server_reachable(f"{local}/postgres"):
         yield local
         return
-    dsn, executor = _start_throwaway_server(tmp_path_factory.mktemp("throwaway_pg"))
+    dsn, executor = _start_throwaway_server()
     try:
         yield dsn
     finally:
         executor.stop()
+        shutil.rmtree(Path(executor.datadir).parent, ignore_errors=True)
 
 
 @pytest.fixture

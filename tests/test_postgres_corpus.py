@@ -84,3 +84,20 @@ def test_reads_are_read_only_and_time_bounded(pg_dsn: str) -> None:
     with read_only_connection(pg_dsn, statement_timeout_ms=50) as conn, conn.cursor() as cur:
         with pytest.raises(psycopg2.errors.QueryCanceled):
             cur.execute("SELECT pg_sleep(2)")
+
+
+def test_the_throwaway_server_fallback_starts_a_real_server() -> None:
+    """What the tests use when no server answers on 127.0.0.1:5432."""
+    import shutil
+
+    from tests.conftest import _start_throwaway_server
+
+    dsn, executor = _start_throwaway_server()
+    try:
+        with psycopg2.connect(f"{dsn}/postgres") as conn, conn.cursor() as cur:
+            cur.execute("SELECT current_setting('port')::int")
+            row = cur.fetchone()
+        assert row is not None and dsn.endswith(f":{row[0]}") and row[0] != 5432
+    finally:
+        executor.stop()
+        shutil.rmtree(Path(executor.datadir).parent, ignore_errors=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 from tokenizers import Tokenizer
+from tqdm import tqdm
 
 CHUNK_COLUMNS = [
     "chunk_id", "paper_id", "position", "source", "section", "text", "n_tokens",
@@ -118,7 +119,8 @@ def split_into_chunks(
         if row.paper_id in pieces:
             pieces[row.paper_id].append(("fulltext", row.heading, row.text))
     rows: list[dict[str, Any]] = []
-    for paper_id, paper_pieces in pieces.items():
+    progress = tqdm(pieces.items(), total=len(pieces), desc="chunking", unit="paper", disable=None)
+    for paper_id, paper_pieces in progress:
         position = 0
         for source, section, text in paper_pieces:
             for start, end in chunk_text(tokenizer, text, max_tokens, overlap):
