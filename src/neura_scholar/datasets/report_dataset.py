@@ -20,5 +20,5 @@ class ReportDataset(ManifestDataset[dict[str, Any]]):
         loaded: dict[str, Any] = json.loads(data)
         return loaded
 
-    def _count_rows(self, data: dict[str, Any]) -> int:
-        return len(data)
+    def _manifest_fields(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"keys": sorted(data)}

@@ -38,8 +38,8 @@ class TableDataset(ManifestDataset[pd.DataFrame]):
                 frame[column] = [list(value) for value in frame[column]]
         return frame
 
-    def _count_rows(self, data: pd.DataFrame) -> int:
-        return len(data)
+    def _manifest_fields(self, data: pd.DataFrame) -> dict[str, Any]:
+        return {"rows": len(data), "columns": [str(c) for c in data.columns]}
 
 
 def _is_array(value: Any) -> bool:

@@ -1,0 +1,70 @@
+"""Datasets for encoders: the PyTorch reference checkpoint, and the MLflow model registry.
+
+``ReferenceEncoderDataset`` loads the checkpoint as a :class:`TorchEncoder` (read-only).
+``MlflowOnnxRegistryDataset`` registers ONNX variants as new versions of one registered model
+and moves aliases; loading returns what each alias points at.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kedro.io import AbstractDataset, DatasetError
+from mlflow import MlflowClient
+
+from neura_scholar.encoders import TorchEncoder
+from neura_scholar.model_registry import register_onnx_variant, set_alias
+
+
+class ReferenceEncoderDataset(AbstractDataset[TorchEncoder, TorchEncoder]):
+    """The checkpoint as the PyTorch reference encoder (eager attention by default: the graph
+    the ONNX export and its optimiser work on)."""
+
+    def __init__(self, checkpoint: str, attn_implementation: str = "eager") -> None:
+        self._checkpoint = checkpoint
+        self._attn = attn_implementation
+
+    def load(self) -> TorchEncoder:
+        return TorchEncoder(self._checkpoint, attn_implementation=self._attn)
+
+    def save(self, data: TorchEncoder) -> None:
+        raise DatasetError("ReferenceEncoderDataset is read-only: it is the source checkpoint")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"checkpoint": self._checkpoint, "attn_implementation": self._attn}
+
+
+class MlflowOnnxRegistryDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
+    """Registers ``{variant: {"model": bytes, "tags": {...}}}`` under ``model_name``.
+
+    Args:
+        model_name: the registered model, e.g. ``neura-scholar-encoder``.
+        aliases: alias -> variant moved to that variant's new version after registering,
+            e.g. ``{"candidate": "int8"}``.
+    """
+
+    def __init__(self, model_name: str, aliases: dict[str, str] | None = None) -> None:
+        self._model_name = model_name
+        self._aliases = aliases or {}
+
+    def save(self, data: dict[str, Any]) -> None:
+        unknown = {v for v in self._aliases.values() if v not in data}
+        if unknown:
+            raise DatasetError(f"aliases point at variants {sorted(unknown)} that were not produced: {sorted(data)}")
+        versions = {
+            variant: register_onnx_variant(entry["model"], self._model_name, variant, entry["tags"])
+            for variant, entry in data.items()
+        }
+        for alias, variant in self._aliases.items():
+            set_alias(self._model_name, alias, versions[variant].version)
+
+    def load(self) -> dict[str, Any]:
+        client = MlflowClient()
+        result = {}
+        for alias in self._aliases:
+            version = client.get_model_version_by_alias(self._model_name, alias)
+            result[alias] = {"version": version.version, "tags": dict(version.tags)}
+        return result
+
+    def _describe(self) -> dict[str, Any]:
+        return {"model_name": self._model_name, "aliases": self._aliases}
