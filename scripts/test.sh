@@ -7,7 +7,7 @@ source scripts/env.sh
 scripts/bootstrap.sh test
 
 echo "test: ruff"
-.venv/bin/ruff check src tests
+.venv/bin/ruff check src tests benchmarks
 echo "test: mypy"
 .venv/bin/mypy
 echo "test: import-linter"

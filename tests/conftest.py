@@ -203,3 +203,17 @@ def onnx_encoders(exported_models: dict[str, bytes]) -> dict[str, Any]:
     from neura_scholar.encoders import OnnxEncoder
 
     return {name: OnnxEncoder(model, name=f"onnx:{name}") for name, model in exported_models.items()}
+
+
+@pytest.fixture
+def mlflow_tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A local MLflow tracking and registry store (SQLite) for one test."""
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    yield uri
+    while mlflow.active_run():
+        mlflow.end_run()

@@ -23,7 +23,7 @@ from torch import nn
 from neura_scholar.encoders import ONNX_INPUTS, ONNX_OUTPUT
 
 
-class SentenceEmbeddingModule(nn.Module):  # type: ignore[misc]
+class SentenceEmbeddingModule(nn.Module):
     """A transformer followed by attention-masked mean pooling and L2 normalisation."""
 
     def __init__(self, transformer: nn.Module) -> None:

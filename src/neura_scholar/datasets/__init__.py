@@ -1,7 +1,10 @@
 """Kedro datasets for the artifact types kedro-datasets lacks (atomic, manifest-verified)."""
 
 from neura_scholar.datasets.arxiv_jsonl_dataset import ArxivJsonLinesDataset
-from neura_scholar.datasets.encoder_datasets import MlflowOnnxRegistryDataset, ReferenceEncoderDataset
+from neura_scholar.datasets.encoder_datasets import (
+    MlflowOnnxRegistryDataset,
+    ReferenceEncoderDataset,
+)
 from neura_scholar.datasets.jsonlines_dataset import JsonLinesDataset
 from neura_scholar.datasets.manifest import ManifestDataset, ManifestError
 from neura_scholar.datasets.onnx_model_dataset import OnnxModelDataset

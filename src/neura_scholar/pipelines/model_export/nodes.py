@@ -10,8 +10,14 @@ import numpy as np
 import pandas as pd
 
 from neura_scholar import speed
+from neura_scholar.encoders import (
+    BatchLimits,
+    Encoder,
+    OnnxEncoder,
+    OnnxRuntimeSettings,
+    TorchEncoder,
+)
 from neura_scholar.eval_sets import sample_ids
-from neura_scholar.encoders import BatchLimits, Encoder, OnnxEncoder, OnnxRuntimeSettings, TorchEncoder
 from neura_scholar.onnx_export import describe_onnx, export_onnx, optimise_onnx, quantise_onnx
 from neura_scholar.pipelines.model_export.config import ExportParams, ParityParams, SpeedParams
 
@@ -141,7 +147,7 @@ def measure_encoder_speed(
     return {"matmul_peak_gflops": peak, "flops_per_token": flops, "encoders": results}
 
 
-def _ratios(speeds: dict[str, Any], peer: str) -> dict[str, dict[str, float]]:
+def speed_ratios(speeds: dict[str, Any], peer: str) -> dict[str, dict[str, float]]:
     """Each encoder against ``peer``: latency p50 ratio (<1 is faster) and throughput ratios."""
     base = speeds[peer]
     ratios = {}
@@ -177,7 +183,7 @@ def build_export_report(
         },
         "reference": {"speed": encoders["torch"]},
         "peer": {"name": peer, "speed": encoders[peer]},
-        "ratios_to_peer": _ratios(encoders, peer),
+        "ratios_to_peer": speed_ratios(encoders, peer),
         "matmul_peak_gflops": speeds["matmul_peak_gflops"],
         "flops_per_token": speeds["flops_per_token"],
     }
