@@ -22,9 +22,9 @@ from kedro.framework.startup import bootstrap_project
 
 from neura_scholar.datasets.manifest import write_atomic
 from neura_scholar.pipelines.model_export.nodes import (
-    speed_ratios,
     measure_encoder_speed,
     select_probe_texts,
+    speed_ratios,
 )
 
 PROJECT = Path(__file__).resolve().parents[1]
