@@ -216,7 +216,7 @@ def load_encoder(
         checkpoint = tags.get("tokenizer_checkpoint", tokenizer_checkpoint)
         return OnnxEncoder(model, checkpoint, f"{source} (v{tags.get('variant', '?')})", runtime, limits)
     if source.endswith(".onnx"):
-        from neura_scholar.datasets.manifest import read_verified
+        from neura_scholar.artifacts import read_verified
 
         model, _ = read_verified(source)
         return OnnxEncoder(model, tokenizer_checkpoint, f"onnx:{Path(source).name}", runtime, limits)

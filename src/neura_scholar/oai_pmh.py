@@ -27,8 +27,8 @@ import requests
 from defusedxml import ElementTree
 from tqdm import tqdm
 
+from neura_scholar.artifacts import write_atomic
 from neura_scholar.corpus import normalise_whitespace, parse_paper
-from neura_scholar.datasets.manifest import write_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,12 @@
 """Kedro datasets for the artifact types kedro-datasets lacks (atomic, manifest-verified)."""
 
+from neura_scholar.datasets.arrays_dataset import EmbeddingsDataset, NpzDataset, ShardStoreDataset
 from neura_scholar.datasets.arxiv_jsonl_dataset import ArxivJsonLinesDataset
 from neura_scholar.datasets.encoder_datasets import (
     MlflowOnnxRegistryDataset,
     ReferenceEncoderDataset,
 )
+from neura_scholar.datasets.faiss_index_dataset import FaissIndexDataset
 from neura_scholar.datasets.jsonlines_dataset import JsonLinesDataset
 from neura_scholar.datasets.manifest import ManifestDataset, ManifestError
 from neura_scholar.datasets.onnx_model_dataset import OnnxModelDataset
@@ -15,14 +17,18 @@ from neura_scholar.datasets.tokenizer_dataset import TokenizerDataset
 
 __all__ = [
     "ArxivJsonLinesDataset",
+    "EmbeddingsDataset",
+    "FaissIndexDataset",
     "JsonLinesDataset",
     "ManifestDataset",
     "ManifestError",
     "MlflowOnnxRegistryDataset",
+    "NpzDataset",
     "OnnxModelDataset",
     "PostgresCorpusDataset",
     "ReferenceEncoderDataset",
     "ReportDataset",
+    "ShardStoreDataset",
     "TableDataset",
     "TokenizerDataset",
 ]

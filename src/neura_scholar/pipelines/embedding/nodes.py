@@ -1,0 +1,105 @@
+"""embedding nodes: every chunk through the chosen encoder, and the drift reference."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from neura_scholar.embedding_client import EmbeddingClient
+from neura_scholar.embeddings import ChunkEmbeddings, ShardStore, embed_in_shards
+from neura_scholar.encoders import BatchLimits, OnnxEncoder, OnnxRuntimeSettings
+from neura_scholar.eval_sets import sample_ids
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddingParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    variant: Literal["fp32", "optimised", "int8"] = "int8"
+    tokenizer_checkpoint: str
+    service_url: str | None = None
+    shard_size: int = Field(1024, ge=1)
+    max_batch_size: int = Field(64, ge=1)
+    max_batch_tokens: int = Field(8192, ge=1)
+
+
+class DriftParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chunks: int = Field(ge=1)
+    queries: int = Field(ge=0)
+    seed: int
+
+
+def _encode_fn(models: dict[str, bytes], config: EmbeddingParams, runtime: dict[str, Any]) -> tuple[Any, str]:
+    """The function that embeds texts, and the encoder's identity."""
+    if config.service_url:
+        client = EmbeddingClient(config.service_url, batch_size=config.max_batch_size)
+        return client.embed, client.identity
+    model = models[config.variant]
+    limits = BatchLimits(config.max_batch_size, config.max_batch_tokens)
+    encoder = OnnxEncoder(model, config.tokenizer_checkpoint, f"onnx:{config.variant}", OnnxRuntimeSettings(**runtime), limits)
+    identity = f"onnx:{config.variant} sha256:{hashlib.sha256(model).hexdigest()[:16]}"
+    return (lambda texts: encoder.encode(texts).vectors), identity
+
+
+def embed_chunks(
+    chunks: pd.DataFrame, fp32: bytes, optimised: bytes, int8: bytes, store: ShardStore,
+    params: dict[str, Any], runtime: dict[str, Any],
+) -> ChunkEmbeddings:  # fmt: skip
+    """``chunk_embeddings``: every chunk, in ``chunk_id`` order, resuming finished shards."""
+    config = EmbeddingParams(**params)
+    encode, identity = _encode_fn({"fp32": fp32, "optimised": optimised, "int8": int8}, config, runtime)
+    ordered = chunks.sort_values("chunk_id")
+    dim = int(np.asarray(encode(["dimension probe"])).shape[1])
+    embeddings = embed_in_shards(
+        ordered["text"].tolist(), ordered["chunk_id"].tolist(), encode, identity, dim, store, config.shard_size
+    )
+    logger.info("embedded %d chunks with %s (dim %d)", len(ordered), identity, dim)
+    return embeddings
+
+
+def data_version(chunks: pd.DataFrame) -> str:
+    """A fingerprint of the chunks (ids and texts) the embeddings were made from."""
+    digest = hashlib.sha256()
+    for chunk_id, text in zip(chunks["chunk_id"], chunks["text"], strict=True):
+        digest.update(f"{chunk_id}\t{text}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def build_drift_reference(
+    chunks: pd.DataFrame, heldout: pd.DataFrame, embeddings: ChunkEmbeddings, fp32: bytes, optimised: bytes,
+    int8: bytes, params: dict[str, Any], embedding_params: dict[str, Any], runtime: dict[str, Any],
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """``drift_reference``: a seeded sample of chunk embeddings and freshly encoded held-out
+    queries, with the encoder and data versions; plain arrays only."""
+    config = DriftParams(**params)
+    chunk_ids = sample_ids(embeddings.chunk_ids.tolist(), config.chunks, config.seed)
+    rows = np.searchsorted(embeddings.chunk_ids, chunk_ids)  # chunk_ids are sorted
+    cases = heldout.sort_values("case_id").set_index("case_id")
+    case_ids = sample_ids(cases.index.tolist(), config.queries, config.seed)
+    encode, identity = _encode_fn({"fp32": fp32, "optimised": optimised, "int8": int8}, EmbeddingParams(**embedding_params), runtime)
+    if identity != embeddings.encoder:
+        raise ValueError(f"the drift reference's encoder {identity} is not the embeddings' {embeddings.encoder}")
+    queries = cases.loc[case_ids, "query"].tolist()
+    query_vectors = np.asarray(encode(queries), dtype=np.float32) if queries else np.zeros((0, embeddings.dim), np.float32)
+    return {
+        "chunk_ids": np.asarray(chunk_ids, dtype=str),
+        "chunk_vectors": embeddings.vectors[rows],
+        "query_ids": np.asarray(case_ids, dtype=str),
+        "query_vectors": query_vectors,
+        "encoder": np.array(embeddings.encoder),
+        "data_version": np.array(data_version(chunks.sort_values("chunk_id"))),
+    }
+
+
+def summarise_embeddings(embeddings: ChunkEmbeddings) -> dict[str, dict[str, float]]:
+    norms = np.linalg.norm(embeddings.vectors, axis=1)
+    figures = {"chunks": len(norms), "dim": embeddings.dim, "norm_min": float(norms.min()), "norm_max": float(norms.max())}
+    return {k: {"value": float(v), "step": 0} for k, v in figures.items()}
