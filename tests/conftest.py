@@ -217,3 +217,15 @@ def mlflow_tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     yield uri
     while mlflow.active_run():
         mlflow.end_run()
+
+
+@pytest.fixture(scope="session")
+def small_embeddings(data_prep_outputs: dict[str, Any], onnx_encoders: dict[str, Any]) -> Any:
+    """Every chunk of the small corpus embedded by the real INT8 model (about 1,000 chunks)."""
+    import numpy as np
+
+    from neura_scholar.embeddings import ChunkEmbeddings
+
+    chunks = data_prep_outputs["paper_chunks"].sort_values("chunk_id")
+    vectors = onnx_encoders["int8"].encode(chunks["text"].tolist()).vectors
+    return ChunkEmbeddings(vectors, np.asarray(chunks["chunk_id"], dtype=str), "onnx:int8 test")

@@ -47,7 +47,7 @@ def array_bytes(**arrays: np.ndarray) -> bytes:
         if array.dtype == object:
             raise ValueError(f"array {name!r} has dtype object; store strings as a unicode array")
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
     return buffer.getvalue()
 
 

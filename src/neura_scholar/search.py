@@ -56,9 +56,9 @@ def collapse_to_papers(chunk_ids: Sequence[str], scores: Sequence[float], method
     best: dict[str, tuple[float, str]] = {}
     total: dict[str, float] = defaultdict(float)
     first: dict[str, tuple[int, float]] = {}
-    for chunk_id, score in zip(chunk_ids, scores, strict=True):
+    for chunk_id, raw_score in zip(chunk_ids, scores, strict=True):
         paper_id, position = split_chunk_id(chunk_id)
-        score = float(score)
+        score = float(raw_score)
         if paper_id not in best or score > best[paper_id][0]:
             best[paper_id] = (score, chunk_id)
         total[paper_id] += score
@@ -131,8 +131,9 @@ class Bm25Chunks:
 def dense_paper_hits(
     index: ChunkIndex, query_vector: np.ndarray, k: int, method: Collapse, allowed: set[str] | None, overfetch: int = 4
 ) -> list[PaperHit]:
-    """The top ``k`` papers for one query vector, fetching more chunks (x4 each round) until ``k``
-    distinct allowed papers come back or the index is exhausted."""
+    """The top ``k`` papers for one query vector: fetch ``k * overfetch`` chunks, and while fewer
+    than ``k`` distinct allowed papers come back and the index holds more, fetch four times as
+    many."""
     fetch = max(k * overfetch, k)
     while True:
         scores, ids = index.search(query_vector.reshape(1, -1), fetch)
@@ -141,7 +142,7 @@ def dense_paper_hits(
             hits = [h for h in hits if h.paper_id in allowed]
         if len(hits) >= k or fetch >= index.index.ntotal:
             return hits[:k]
-        fetch *= overfetch
+        fetch *= 4
 
 
 def hybrid_paper_hits(
