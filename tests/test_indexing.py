@@ -75,9 +75,8 @@ def test_index_round_trip_keeps_ids_knobs_and_results(tmp_path: Path, small_embe
     loaded = dataset.load()
     assert loaded.factory == "HNSW32" and loaded.search_params == {"efSearch": 48} and loaded.encoder == "enc"
     assert loaded.chunk_ids.tolist() == small_embeddings.chunk_ids.tolist()
-    assert ids_path(tmp_path / "chunk_embedding_384.index").read_text().splitlines()[0] == (
-        '{"position": 0, "chunk_id": "%s"}' % small_embeddings.chunk_ids[0]
-    )
+    first_line = ids_path(tmp_path / "chunk_embedding_384.index").read_text().splitlines()[0]
+    assert first_line == f'{{"position": 0, "chunk_id": "{small_embeddings.chunk_ids[0]}"}}'
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,39 @@ def test_registry_and_catalog(project_copy: Path) -> None:
         assert DATA_PREP_OUTPUTS | {"raw_papers", "raw_fulltext", "encoder_tokenizer"} <= set(catalog.keys())
 
 
+SMALL_RUN = {
+    "data_prep": {"sample": {"size": 150}, "heldout": {"n_papers": 20}, "failures": {"per_type": 4}},
+    "model_export": {
+        "parity": {"chunks": 32, "queries": 8},
+        "speed": {"latency_queries": 3, "latency_repeats": 1, "throughput_texts": 4, "throughput_repeats": 1,
+                  "include_sentence_transformers": False},
+    },
+    "embedding": {"drift_reference": {"chunks": 50, "queries": 10}},
+}  # fmt: skip
+
+
+def test_the_default_run_then_search_from_the_command_line(project_copy: Path) -> None:
+    """`kedro run` (every pipeline) on 150 papers, then `neura-scholar search` on its output."""
+    from click.testing import CliRunner
+
+    from neura_scholar.commands import main
+
+    with KedroSession.create(project_path=project_copy, runtime_params=SMALL_RUN) as session:
+        session.run()
+    for path in ("data/06_models/indexes/chunk_embedding_384.index", "data/04_feature/chunk_embeddings.npz",
+                 "data/06_models/encoder_int8.onnx"):  # fmt: skip
+        assert len(list((project_copy / path).glob("*/*.manifest.json"))) == 1, path
+    assert (project_copy / "data/05_model_input/drift_reference.npz").is_file()
+
+    papers = pd.read_parquet(project_copy / "data/03_primary/papers.parquet")
+    title, paper_id = papers["title"].iloc[0], papers["paper_id"].iloc[0]
+    result = CliRunner().invoke(main, ["search", title, "--k", "3", "--project-dir", str(project_copy)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line[:3].strip().rstrip(".").isdigit()]
+    assert len(lines) == 3
+    assert f"arXiv:{paper_id} " in result.output  # a paper's own title finds it among the top 3
+
+
 def test_kedro_run_data_prep_is_an_mlflow_run(project_copy: Path) -> None:
     runtime = {"data_prep": {"sample": {"size": 150}, "heldout": {"n_papers": 20}, "failures": {"per_type": 4}}}
     with KedroSession.create(project_path=project_copy, runtime_params=runtime) as session:

@@ -2,6 +2,7 @@
 
 - ``neura-scholar harvest --out DIR/papers.jsonl.gz``: a corpus sample from arXiv OAI-PMH.
 - ``neura-scholar db load --corpus DIR``: a corpus directory into PostgreSQL (idempotent).
+- ``neura-scholar search "query" [--k 10] [--category cs] [--since 2018]``: ranked papers.
 """
 
 from __future__ import annotations
@@ -59,6 +60,63 @@ def harvest(out: Path, project_dir: Path, env: str | None, **overrides: Any) -> 
     config.update({key: value for key, value in overrides.items() if value is not None})
     settings = HarvestSettings(**config)
     harvest_to_file(Harvester(settings), out)
+
+
+def _load_searcher(project_dir: Path, env: str | None, hybrid: bool) -> Any:
+    """The last run's papers, chunks, index and the encoder that built the index."""
+    import hashlib
+
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    from neura_scholar.encoders import BatchLimits, OnnxEncoder, OnnxRuntimeSettings
+    from neura_scholar.search import Bm25Chunks, Searcher
+
+    bootstrap_project(project_dir)
+    with KedroSession.create(project_path=project_dir, env=env) as session:
+        catalog = session.load_context().catalog  # type: ignore[attr-defined]
+        params = catalog.load("parameters")
+        index = catalog.load("chunk_index")
+        config = params["embedding"]["encoder"]
+        model = catalog.load(f"encoder_{config['variant']}")
+        papers, chunks = catalog.load("papers"), catalog.load("paper_chunks")
+    identity = f"onnx:{config['variant']} sha256:{hashlib.sha256(model).hexdigest()[:16]}"
+    if identity != index.encoder:
+        raise click.ClickException(
+            f"the index was built with {index.encoder} but the configured encoder is {identity}; "
+            "rerun `kedro run --pipeline embedding` and `--pipeline indexing`"
+        )
+    encoder = OnnxEncoder(model, config["tokenizer_checkpoint"], identity,
+                          OnnxRuntimeSettings(**params["encoder_runtime"]), BatchLimits())  # fmt: skip
+    chunk_text = dict(zip(chunks["chunk_id"], chunks["text"], strict=True))
+    bm25 = Bm25Chunks(list(chunk_text), list(chunk_text.values())) if hybrid else None
+    return Searcher(lambda texts: encoder.encode(texts).vectors, index, papers, chunk_text, bm25)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--k", default=10, show_default=True, help="How many papers.")
+@click.option("--category", help="A category (cs.LG) or group (cs) the paper must carry.")
+@click.option("--since", type=int, help="Published in or after this year.")
+@click.option("--until", type=int, help="Published in or before this year.")
+@click.option("--hybrid", is_flag=True, help="Fuse BM25 with dense search (reciprocal rank fusion).")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path.cwd)
+@click.option("--env", default=None, help="Kedro configuration environment.")
+def search(query: str, k: int, category: str | None, since: int | None, until: int | None,
+           hybrid: bool, project_dir: Path, env: str | None) -> None:  # fmt: skip
+    """Search the papers of the last `kedro run` and print them ranked, with snippets."""
+    from neura_scholar.search import PaperFilter
+
+    logging.getLogger("kedro").setLevel(logging.WARNING)  # the results, not the catalog's chatter
+    searcher = _load_searcher(project_dir, env, hybrid)
+    results = searcher.search(query, k, PaperFilter(category, since, until), hybrid=hybrid)
+    if not results:
+        click.echo("no papers match")
+    for rank, r in enumerate(results, start=1):
+        click.echo(f"{rank:2d}. {r['score']:.4f}  {r['title']}")
+        click.echo(f"    arXiv:{r['paper_id']}  {r['year']}  {', '.join(r['categories'])}")
+        snippet = r["snippet"] if len(r["snippet"]) <= 240 else r["snippet"][:237] + "..."
+        click.echo(f"    {snippet}")
 
 
 @main.group()
