@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -21,7 +22,7 @@ DATA_PREP_OUTPUTS = {
 
 
 @pytest.fixture
-def project_copy(tmp_path: Path, small_corpus_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project_copy(tmp_path: Path, small_corpus_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The project's configuration in a fresh directory, reading the small corpus and tracking
     to a SQLite MLflow store of its own."""
     project = tmp_path / "project"
@@ -33,7 +34,11 @@ def project_copy(tmp_path: Path, small_corpus_dir: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("NEURA_SCHOLAR_CORPUS", str(small_corpus_dir))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
     bootstrap_project(project)
-    return project
+    yield project
+    # kedro-mlflow finishes its run in the store, but under MLflow 3 the run stays on this
+    # thread's active-run stack; a later session in the same process would reuse it.
+    while mlflow.active_run():
+        mlflow.end_run()
 
 
 def test_registry_and_catalog(project_copy: Path) -> None:
