@@ -78,9 +78,11 @@ def _load_searcher(project_dir: Path, env: str | None, hybrid: bool) -> Any:
         params = catalog.load("parameters")
         index = catalog.load("chunk_index")
         config = params["embedding"]["encoder"]
-        model = catalog.load(f"encoder_{config['variant']}")
+        registered = catalog.load("registry_encoder")
+        model = registered["model"] if registered else catalog.load(f"encoder_{config['variant']}")
         papers, chunks = catalog.load("papers"), catalog.load("paper_chunks")
-    identity = f"onnx:{config['variant']} sha256:{hashlib.sha256(model).hexdigest()[:16]}"
+    source = registered["uri"] if registered else f"onnx:{config['variant']}"
+    identity = f"{source} sha256:{hashlib.sha256(model).hexdigest()[:16]}"
     if identity != index.encoder:
         raise click.ClickException(
             f"the index was built with {index.encoder} but the configured encoder is {identity}; "

@@ -5,6 +5,7 @@ from neura_scholar.datasets.arxiv_jsonl_dataset import ArxivJsonLinesDataset
 from neura_scholar.datasets.encoder_datasets import (
     MlflowOnnxRegistryDataset,
     ReferenceEncoderDataset,
+    RegistryModelDataset,
 )
 from neura_scholar.datasets.faiss_index_dataset import FaissIndexDataset
 from neura_scholar.datasets.jsonlines_dataset import JsonLinesDataset
@@ -27,6 +28,7 @@ __all__ = [
     "OnnxModelDataset",
     "PostgresCorpusDataset",
     "ReferenceEncoderDataset",
+    "RegistryModelDataset",
     "ReportDataset",
     "ShardStoreDataset",
     "TableDataset",

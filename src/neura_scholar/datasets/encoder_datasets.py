@@ -13,7 +13,7 @@ from kedro.io import AbstractDataset, DatasetError
 from mlflow import MlflowClient
 
 from neura_scholar.encoders import TorchEncoder
-from neura_scholar.model_registry import register_onnx_variant, set_alias
+from neura_scholar.model_registry import load_onnx_from_registry, register_onnx_variant, set_alias
 
 
 class ReferenceEncoderDataset(AbstractDataset[TorchEncoder, TorchEncoder]):
@@ -68,3 +68,24 @@ class MlflowOnnxRegistryDataset(AbstractDataset[dict[str, Any], dict[str, Any]])
 
     def _describe(self) -> dict[str, Any]:
         return {"model_name": self._model_name, "aliases": self._aliases}
+
+
+class RegistryModelDataset(AbstractDataset[dict[str, Any] | None, dict[str, Any] | None]):
+    """An ONNX model version from the MLflow registry by URI (``models:/<name>@<alias>`` or
+    ``/<version>``), checked against its sha256 tag, as ``{"uri", "model", "tags"}``; ``None``
+    when no URI is configured."""
+
+    def __init__(self, uri: str | None = None) -> None:
+        self._uri = uri or None
+
+    def load(self) -> dict[str, Any] | None:
+        if self._uri is None:
+            return None
+        model, tags = load_onnx_from_registry(self._uri)
+        return {"uri": self._uri, "model": model, "tags": tags}
+
+    def save(self, data: dict[str, Any] | None) -> None:
+        raise DatasetError("RegistryModelDataset is read-only; model_export registers versions")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"uri": self._uri}

