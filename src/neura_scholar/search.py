@@ -169,6 +169,10 @@ class Searcher:
     chunk_text: dict[str, str]
     bm25: Bm25Chunks | None = None
 
+    def __post_init__(self) -> None:
+        # Indexed once here, not per query.
+        self._meta = self.papers.set_index("paper_id")[["title", "year", "categories"]]
+
     def search(
         self, query: str, k: int = 10, paper_filter: PaperFilter | None = None, hybrid: bool = False,
         method: Collapse = "maxp",
@@ -184,7 +188,7 @@ class Searcher:
             hits = hybrid_paper_hits(self.index, self.bm25, query, vector, k, allowed)
         else:
             hits = dense_paper_hits(self.index, vector, k, method, allowed)
-        meta = self.papers.set_index("paper_id")
+        meta = self._meta
         return [
             {
                 "paper_id": h.paper_id,
