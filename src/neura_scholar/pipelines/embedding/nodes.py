@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from neura_scholar.embedding_client import EmbeddingClient
 from neura_scholar.embeddings import ChunkEmbeddings, ShardStore, embed_in_shards
-from neura_scholar.encoders import BatchLimits, OnnxEncoder, OnnxRuntimeSettings
+from neura_scholar.encoder_selection import EmbeddingParams, select_encoder
 from neura_scholar.eval_sets import sample_ids
 
 logger = logging.getLogger(__name__)
-
-
-class EmbeddingParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    variant: Literal["fp32", "optimised", "int8"] = "int8"
-    tokenizer_checkpoint: str
-    service_url: str | None = None
-    shard_size: int = Field(1024, ge=1)
-    max_batch_size: int = Field(64, ge=1)
-    max_batch_tokens: int = Field(8192, ge=1)
 
 
 class DriftParams(BaseModel):
@@ -37,29 +25,13 @@ class DriftParams(BaseModel):
     seed: int
 
 
-def _encode_fn(
-    models: dict[str, bytes], registry_model: dict[str, Any] | None, config: EmbeddingParams, runtime: dict[str, Any]
-) -> tuple[Any, str]:
-    """The function that embeds texts, and the encoder's identity. Precedence: a service URL,
-    then a registry version (the ``registry_encoder`` dataset), then the model_export variant."""
-    if config.service_url:
-        client = EmbeddingClient(config.service_url, batch_size=config.max_batch_size)
-        return client.embed, client.identity
-    source = registry_model["uri"] if registry_model is not None else f"onnx:{config.variant}"
-    model = registry_model["model"] if registry_model is not None else models[config.variant]
-    limits = BatchLimits(config.max_batch_size, config.max_batch_tokens)
-    encoder = OnnxEncoder(model, config.tokenizer_checkpoint, str(source), OnnxRuntimeSettings(**runtime), limits)
-    identity = f"{source} sha256:{hashlib.sha256(model).hexdigest()[:16]}"
-    return (lambda texts: encoder.encode(texts).vectors), identity
-
-
 def embed_chunks(
     chunks: pd.DataFrame, fp32: bytes, optimised: bytes, int8: bytes, registry_model: dict[str, Any] | None,
     store: ShardStore, params: dict[str, Any], runtime: dict[str, Any],
 ) -> ChunkEmbeddings:  # fmt: skip
     """``chunk_embeddings``: every chunk, in ``chunk_id`` order, resuming finished shards."""
     config = EmbeddingParams(**params)
-    encode, identity = _encode_fn({"fp32": fp32, "optimised": optimised, "int8": int8}, registry_model, config, runtime)
+    encode, identity = select_encoder({"fp32": fp32, "optimised": optimised, "int8": int8}, registry_model, config, runtime)
     ordered = chunks.sort_values("chunk_id")
     dim = int(np.asarray(encode(["dimension probe"])).shape[1])
     embeddings = embed_in_shards(
@@ -90,7 +62,7 @@ def build_drift_reference(
     cases = heldout.sort_values("case_id").set_index("case_id")
     case_ids = sample_ids(cases.index.tolist(), config.queries, config.seed)
     models = {"fp32": fp32, "optimised": optimised, "int8": int8}
-    encode, identity = _encode_fn(models, registry_model, EmbeddingParams(**embedding_params), runtime)
+    encode, identity = select_encoder(models, registry_model, EmbeddingParams(**embedding_params), runtime)
     if identity != embeddings.encoder:
         raise ValueError(f"the drift reference's encoder {identity} is not the embeddings' {embeddings.encoder}")
     queries = cases.loc[case_ids, "query"].tolist()
