@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +60,7 @@ SMALL_RUN = {
                   "include_sentence_transformers": False},
     },
     "embedding": {"drift_reference": {"chunks": 50, "queries": 10}},
+    "evaluation": {"gate": {"min_queries": 10}},  # 60 held-out cases here, 600 in the default run
 }  # fmt: skip
 
 
@@ -74,6 +76,8 @@ def test_the_default_run_then_search_from_the_command_line(project_copy: Path) -
                  "data/06_models/encoder_int8.onnx"):  # fmt: skip
         assert len(list((project_copy / path).glob("*/*.manifest.json"))) == 1, path
     assert (project_copy / "data/05_model_input/drift_reference.npz").is_file()
+    gate = json.loads((project_copy / "data/08_reporting/gate_report.json").read_text())
+    assert gate["passed"] is True and {c["metric"] for c in gate["checks"]} == {"maxp.recall@10", "maxp.mrr@10", "chunk.recall@10"}
 
     papers = pd.read_parquet(project_copy / "data/03_primary/papers.parquet")
     title, paper_id = papers["title"].iloc[0], papers["paper_id"].iloc[0]
