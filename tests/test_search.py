@@ -118,6 +118,10 @@ def test_searcher_with_snippets_and_hybrid(index) -> None:  # type: ignore[no-un
         "paper_id": "p2", "title": "Quantum", "year": 2010, "categories": ["quant-ph"],
         "score": pytest.approx(1.0), "chunk_id": "p2#0", "snippet": "quantum",
     }  # fmt: skip
+    # A filter through the searcher, twice (the second from its per-filter cache): same papers.
+    years = PaperFilter(year_from=2009, year_to=2016)
+    for _ in range(2):
+        assert [r["paper_id"] for r in searcher.search("graph neural", k=5, paper_filter=years)] == ["p1", "p2"]
     hybrid = searcher.search("market", k=1, hybrid=True)
     assert hybrid[0]["paper_id"] == "p3"
     with pytest.raises(ValueError, match="k must be at least 1"):

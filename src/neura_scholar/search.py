@@ -170,8 +170,9 @@ class Searcher:
     bm25: Bm25Chunks | None = None
 
     def __post_init__(self) -> None:
-        # Indexed once here, not per query.
+        # Indexed once here, not per query; each distinct filter's paper set is computed once.
         self._meta = self.papers.set_index("paper_id")[["title", "year", "categories"]]
+        self._allowed: dict[PaperFilter, set[str]] = {}
 
     def search(
         self, query: str, k: int = 10, paper_filter: PaperFilter | None = None, hybrid: bool = False,
@@ -182,7 +183,11 @@ class Searcher:
         if hybrid and self.bm25 is None:
             raise ValueError("hybrid search needs the BM25 index over the chunks")
         paper_filter = paper_filter or PaperFilter()
-        allowed = paper_filter.allowed_papers(self.papers) if paper_filter.active() else None
+        allowed = None
+        if paper_filter.active():
+            if paper_filter not in self._allowed:
+                self._allowed[paper_filter] = paper_filter.allowed_papers(self.papers)
+            allowed = self._allowed[paper_filter]
         vector = self.encode([query])[0]
         if hybrid and self.bm25 is not None:
             hits = hybrid_paper_hits(self.index, self.bm25, query, vector, k, allowed)

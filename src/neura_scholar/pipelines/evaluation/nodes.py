@@ -76,8 +76,9 @@ def score_heldout(heldout: pd.DataFrame, hits: dict[str, Hits], params: dict[str
     frames = [evaluate(qrels, paper_run(found, method), names).add_prefix(f"{method}.") for method in config.collapse]  # type: ignore[arg-type]
     for k in config.ks:
         frames.append(evaluate(qrels, raw_paper_run(found, k), [f"recall@{k}"]).add_prefix("raw."))
-    chunk_scores = evaluate(chunk_qrels(heldout), chunk_run(found), [f"recall@{k}" for k in config.ks]) if chunk_qrels(heldout) else pd.DataFrame()
-    frames.append(chunk_scores.add_prefix("chunk."))
+    chunks = chunk_qrels(heldout)
+    if chunks:
+        frames.append(evaluate(chunks, chunk_run(found), [f"recall@{k}" for k in config.ks]).add_prefix("chunk."))
     per_query = pd.concat(frames, axis=1)
     per_query.index.name = "case_id"
     return per_query.reset_index()
