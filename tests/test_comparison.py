@@ -42,8 +42,14 @@ def test_compare_reports_means_differences_and_bonferroni() -> None:
     candidate, baseline = _frames([1, 1, 0, 1], [0, 1, 0, 0])
     candidate["n"], baseline["n"] = [0.5] * 4, [0.5] * 4
     result = compare(candidate, baseline, ["m", "n"], permutations=2000, seed=0)
-    assert result["m"]["candidate"] == 0.75 and result["m"]["baseline"] == 0.25 and result["m"]["difference"] == 0.5
-    assert result["m"]["p_randomisation_bonferroni"] == pytest.approx(min(1.0, 2 * result["m"]["p_randomisation"]))
+    assert (
+        result["m"]["candidate"] == 0.75
+        and result["m"]["baseline"] == 0.25
+        and result["m"]["difference"] == 0.5
+    )
+    assert result["m"]["p_randomisation_bonferroni"] == pytest.approx(
+        min(1.0, 2 * result["m"]["p_randomisation"])
+    )
     assert result["n"]["p_randomisation"] == 1.0 and result["n"]["p_t_test_bonferroni"] == 1.0
 
 
@@ -51,3 +57,15 @@ def test_different_queries_cannot_be_paired() -> None:
     candidate, baseline = _frames([1.0, 0.0], [1.0, 0.0])
     with pytest.raises(ValueError, match="cover different queries"):
         compare(candidate, baseline.rename(index={"q1": "q9"}), ["m"])
+
+
+def test_a_metric_that_does_not_apply_to_a_query_is_compared_where_both_have_it() -> None:
+    index = pd.Index(["a", "b", "c", "d"], name="case_id")
+    candidate = pd.DataFrame({"chunk.recall@10": [1.0, 0.0, np.nan, 1.0]}, index=index)
+    baseline = pd.DataFrame({"chunk.recall@10": [1.0, 1.0, np.nan, np.nan]}, index=index)
+    entry = compare(candidate, baseline, ["chunk.recall@10"], permutations=200, seed=0)[
+        "chunk.recall@10"
+    ]
+    assert entry["queries"] == 2  # a and b
+    assert (entry["candidate"], entry["baseline"], entry["difference"]) == (0.5, 1.0, -0.5)
+    assert not np.isnan(entry["p_randomisation"]) and not np.isnan(entry["p_t_test"])

@@ -7,9 +7,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from neura_scholar.drift import centroid_distance, drift_report, mean_paired_cosine
+from neura_scholar.drift import centroid_distance, drift_report, mean_paired_cosine, mmd_test
 
-THRESHOLDS = {"min_paired_cosine": 0.99, "max_centroid_distance": 0.02, "mmd_alpha": 0.01, "max_classifier_auc": 0.55}
+THRESHOLDS = {
+    "min_paired_cosine": 0.99,
+    "max_centroid_distance": 0.02,
+    "mmd_alpha": 0.01,
+    "max_classifier_auc": 0.55,
+}
 
 
 def test_hand_values() -> None:
@@ -21,7 +26,9 @@ def test_hand_values() -> None:
         mean_paired_cosine(a, b[:1])
 
 
-def test_same_encoder_same_sample_is_quiet(small_embeddings: Any, onnx_encoders: dict[str, Any], data_prep_outputs: dict[str, Any]) -> None:
+def test_same_encoder_same_sample_is_quiet(
+    small_embeddings: Any, onnx_encoders: dict[str, Any], data_prep_outputs: dict[str, Any]
+) -> None:
     chunks = data_prep_outputs["paper_chunks"].sort_values("chunk_id")
     texts = chunks["text"].tolist()[:300]
     reference = onnx_encoders["fp32"].encode(texts).vectors
@@ -31,7 +38,9 @@ def test_same_encoder_same_sample_is_quiet(small_embeddings: Any, onnx_encoders:
     assert report["mean_paired_cosine"]["value"] > 0.99999
 
 
-def test_a_shift_in_the_corpus_is_detected(small_embeddings: Any, data_prep_outputs: dict[str, Any]) -> None:
+def test_a_shift_in_the_corpus_is_detected(
+    small_embeddings: Any, data_prep_outputs: dict[str, Any]
+) -> None:
     """Reference: chunks of physics papers; current: chunks of cs and stat papers."""
     papers = data_prep_outputs["papers"].set_index("paper_id")["category_group"]
     groups = np.array([papers[c.rpartition("#")[0]] for c in small_embeddings.chunk_ids])
@@ -41,3 +50,17 @@ def test_a_shift_in_the_corpus_is_detected(small_embeddings: Any, data_prep_outp
     assert report["drifted"] is True
     assert report["domain_classifier_auc"]["value"] > 0.8
     assert report["mmd_p_value"]["value"] < 0.01
+
+
+def test_mmd_matches_the_direct_formula_and_its_p_value_is_a_permutation_count() -> None:
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(30, 4)), rng.normal(loc=0.4, size=(25, 4))
+    z = np.vstack([x, y])
+    squared = ((z[:, None, :] - z[None, :, :]) ** 2).sum(-1)
+    kernel = np.exp(-squared / np.median(squared[np.triu_indices(55, 1)]))
+    direct = kernel[:30, :30].mean() + kernel[30:, 30:].mean() - 2 * kernel[:30, 30:].mean()
+    observed, p_value = mmd_test(x, y, permutations=99, seed=0)
+    assert observed == pytest.approx(direct, rel=1e-9)
+    assert (p_value * 100) == pytest.approx(round(p_value * 100))  # (count + 1) / (99 + 1)
+    assert p_value < 0.05  # a shifted mean is found
+    assert mmd_test(x, x[::-1].copy(), permutations=99, seed=0)[1] > 0.5  # the same points are not

@@ -77,7 +77,23 @@ def test_the_default_run_then_search_from_the_command_line(project_copy: Path) -
         assert len(list((project_copy / path).glob("*/*.manifest.json"))) == 1, path
     assert (project_copy / "data/05_model_input/drift_reference.npz").is_file()
     gate = json.loads((project_copy / "data/08_reporting/gate_report.json").read_text())
-    assert gate["passed"] is True and {c["metric"] for c in gate["checks"]} == {"maxp.recall@10", "maxp.mrr@10", "chunk.recall@10"}
+    assert gate["passed"] is True and gate["baseline"] == "pytorch"
+    assert {c["check"] for c in gate["checks"]} == {"floor", "slice floor", "baseline", "drift"}
+    rows = [json.loads(line) for line in (project_copy / "data/08_reporting/model_comparison.jsonl").read_text().splitlines()]
+    assert [r["encoder"] for r in rows] == ["candidate", "onnx_fp32", "onnx_int8", "production", "pytorch"]
+    assert (project_copy / "data/08_reporting/evaluation_summary.md").read_text().startswith("# Evaluation summary")
+    run = mlflow.search_runs(search_all_experiments=True, output_format="list")[0]
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "evaluation")}
+    assert {"evaluation/model_comparison.jsonl", "evaluation/evaluation_summary.md", "evaluation/plots"} <= artifacts
+    assert run.data.metrics["evaluation.gate.passed"] == 1.0
+    while mlflow.active_run():
+        mlflow.end_run()
+
+    # The CI wrapper: a floor above the measured value fails with the table and exit code 1.
+    failing = CliRunner().invoke(main, ["gate", "--project-dir", str(project_copy), "--params", "evaluation.gate.min_queries=10",
+                                        "--params", "evaluation.gate.floors={maxp.recall@10: 1.01}"])  # fmt: skip
+    assert failing.exit_code == 1, failing.output
+    assert "quality gate failed" in failing.output and "maxp.recall@10" in failing.output and "below floor by" in failing.output
 
     papers = pd.read_parquet(project_copy / "data/03_primary/papers.parquet")
     title, paper_id = papers["title"].iloc[0], papers["paper_id"].iloc[0]
@@ -107,3 +123,16 @@ def test_kedro_run_data_prep_is_an_mlflow_run(project_copy: Path) -> None:
     assert run.data.metrics["data_prep.cases_heldout"] == float(len(heldout))
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "eval_sets")}
     assert artifacts == {f"eval_sets/{name}.jsonl" for name in ("heldout", "slices", "perturbations", "failures")}
+
+
+def test_the_gate_command_says_when_it_could_not_judge(project_copy: Path) -> None:
+    """Nothing has run in this project: the evaluation cannot load its inputs (exit 2)."""
+    from click.testing import CliRunner
+
+    from neura_scholar.commands import main
+
+    result = CliRunner().invoke(main, ["gate", "--project-dir", str(project_copy)])
+    assert result.exit_code == 2, result.output
+    assert "evaluation did not finish: DatasetError" in result.output
+    bad = CliRunner().invoke(main, ["gate", "--project-dir", str(project_copy), "--params", "no-equals-sign"])
+    assert bad.exit_code == 2 and "is not key=value" in bad.output

@@ -71,6 +71,8 @@ def write_with_manifest(
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     mpath = manifest_path(path)
+    if not mpath.exists() and not Path(path).exists():
+        raise ManifestError(f"{path} is missing (neither the file nor its manifest exists)")
     if not mpath.exists():
         raise ManifestError(
             f"{path} has no manifest ({mpath.name}): it was not written completely; refusing it"

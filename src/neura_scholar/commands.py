@@ -3,6 +3,7 @@
 - ``neura-scholar harvest --out DIR/papers.jsonl.gz``: a corpus sample from arXiv OAI-PMH.
 - ``neura-scholar db load --corpus DIR``: a corpus directory into PostgreSQL (idempotent).
 - ``neura-scholar search "query" [--k 10] [--category cs] [--since 2018]``: ranked papers.
+- ``neura-scholar gate [--params key=value]``: the evaluation pipeline as a CI step (exit 0, 1 or 2).
 """
 
 from __future__ import annotations
@@ -146,3 +147,44 @@ def db_load(corpus: Path, dsn: str, on_error: str, limit: int | None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _runtime_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``key=value`` pairs, dotted keys nested, read as ``kedro run --params`` reads them."""
+    from omegaconf import OmegaConf
+
+    for pair in pairs:
+        if "=" not in pair or not pair.partition("=")[0].strip():
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--params")
+    container = OmegaConf.to_container(OmegaConf.from_dotlist(list(pairs)))
+    return {str(key): value for key, value in container.items()} if isinstance(container, dict) else {}
+
+
+@main.command()
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path.cwd,
+              help="The Kedro project.")
+@click.option("--env", default=None, help="Kedro configuration environment.")
+@click.option("--params", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="Runtime parameters, repeatable, e.g. --params evaluation.comparison.baseline=production")
+def gate(project_dir: Path, env: str | None, pairs: tuple[str, ...]) -> None:
+    """For CI: `kedro run --pipelines evaluation`, nothing more. Exit 0 when the quality gate
+    passes, 1 with the table of failed checks when it fails, 2 when the run fails before it
+    can judge (a missing artifact, a bad configuration)."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    from neura_scholar.gate import GateError
+
+    bootstrap_project(project_dir)
+    session = KedroSession.create(project_path=project_dir, env=env, runtime_params=_runtime_params(pairs))
+    try:
+        session.run(pipeline_names=["evaluation"])
+    except GateError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from exc
+    except Exception as exc:
+        click.echo(f"evaluation did not finish: {type(exc).__name__}: {exc}", err=True)
+        raise SystemExit(2) from exc
+    finally:
+        session.close()
+    click.echo("quality gate passed")

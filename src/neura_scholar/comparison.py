@@ -35,12 +35,18 @@ def paired_t_test(differences: np.ndarray) -> float:
 
 
 def compare(
-    candidate: pd.DataFrame, baseline: pd.DataFrame, metrics: Sequence[str], permutations: int = 10_000, seed: int = 0
+    candidate: pd.DataFrame,
+    baseline: pd.DataFrame,
+    metrics: Sequence[str],
+    permutations: int = 10_000,
+    seed: int = 0,
 ) -> dict[str, dict[str, Any]]:
     """Per metric: both means, the difference, and raw and Bonferroni-corrected p-values.
 
     Both frames hold per-query scores indexed by query id; they must cover the same queries
-    (a comparison on different queries would not be paired).
+    (a comparison on different queries would not be paired). A metric that does not apply to
+    a query (NaN, e.g. chunk recall for a query without a source chunk) is compared on the
+    queries where both have a value; ``queries`` says how many.
     """
     if set(candidate.index) != set(baseline.index):
         missing = sorted(set(candidate.index) ^ set(baseline.index))[:5]
@@ -48,12 +54,15 @@ def compare(
     baseline = baseline.loc[candidate.index]
     result: dict[str, dict[str, Any]] = {}
     for name in metrics:
-        differences = (candidate[name] - baseline[name]).to_numpy(dtype=np.float64)
+        both = candidate[name].notna() & baseline[name].notna()
+        differences = (candidate.loc[both, name] - baseline.loc[both, name]).to_numpy(
+            dtype=np.float64
+        )
         p_random = randomisation_test(differences, permutations, seed)
         p_t = paired_t_test(differences)
         result[name] = {
-            "candidate": float(candidate[name].mean()),
-            "baseline": float(baseline[name].mean()),
+            "candidate": float(candidate.loc[both, name].mean()),
+            "baseline": float(baseline.loc[both, name].mean()),
             "difference": float(differences.mean()),
             "queries": len(differences),
             "p_randomisation": p_random,

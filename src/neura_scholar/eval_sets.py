@@ -17,6 +17,8 @@ Held-out query kinds (what each measures):
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -74,7 +76,9 @@ class TermContext:
         return [term for term, _ in rank_terms(texts, self.df, self.n_docs, self.stopwords)]
 
 
-def _keywords_query(chunk_text: str, paper_texts: list[str], terms: TermContext, n: int) -> str | None:
+def _keywords_query(
+    chunk_text: str, paper_texts: list[str], terms: TermContext, n: int
+) -> str | None:
     ranked = terms.rank([chunk_text])[:n]
     if len(ranked) < 2:
         return None
@@ -266,7 +270,9 @@ def acronym_only_cases(
     return cases
 
 
-def near_duplicate_title_pairs(papers: pd.DataFrame, min_jaccard: float) -> list[tuple[str, str, float]]:
+def near_duplicate_title_pairs(
+    papers: pd.DataFrame, min_jaccard: float
+) -> list[tuple[str, str, float]]:
     """Pairs of distinct papers whose title word sets overlap by at least ``min_jaccard``.
 
     Candidates share a title word that at most 50 titles use, so the search stays linear-ish.
@@ -315,4 +321,19 @@ def out_of_domain_cases(queries: Sequence[str], rule: dict[str, Any]) -> list[di
 
 
 def failures_frame(cases: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(cases, columns=FAILURE_COLUMNS).sort_values("case_id").reset_index(drop=True)
+    return (
+        pd.DataFrame(cases, columns=FAILURE_COLUMNS).sort_values("case_id").reset_index(drop=True)
+    )
+
+
+def fingerprint_cases(*sets: pd.DataFrame) -> str:
+    """A sha256 over evaluation sets (rows sorted by ``case_id``, columns by name): two runs
+    with the same fingerprint evaluated the same queries with the same answers."""
+    digest = hashlib.sha256()
+    for cases in sets:
+        frame = cases.sort_values("case_id")[sorted(cases.columns)] if len(cases) else cases
+        digest.update(
+            json.dumps(frame.to_dict(orient="records"), sort_keys=True, default=str).encode()
+        )
+        digest.update(b"\x00")
+    return digest.hexdigest()[:16]

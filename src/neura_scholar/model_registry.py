@@ -26,7 +26,9 @@ class RegistryError(ValueError):
     """A registry URI is malformed, names nothing, or its file does not match its tags."""
 
 
-def register_onnx_variant(model: bytes, model_name: str, variant: str, tags: dict[str, Any]) -> ModelVersion:
+def register_onnx_variant(
+    model: bytes, model_name: str, variant: str, tags: dict[str, Any]
+) -> ModelVersion:
     """Log ``model`` under the active run (one is started if none is) and register it as a new
     version of ``model_name``, tagged with ``variant``, its sha256 and ``tags``."""
     info = mlflow.onnx.log_model(
@@ -58,7 +60,9 @@ def resolve_version(uri: str) -> ModelVersion:
         if alias:
             return client.get_model_version_by_alias(name, alias)
         if version == "latest":
-            raise RegistryError(f"{uri!r}: 'latest' is never loaded implicitly; name an alias or a version")
+            raise RegistryError(
+                f"{uri!r}: 'latest' is never loaded implicitly; name an alias or a version"
+            )
         if version is not None and version.isdigit():
             return client.get_model_version(name, version)
     except mlflow.exceptions.MlflowException as exc:
@@ -67,12 +71,19 @@ def resolve_version(uri: str) -> ModelVersion:
 
 
 def load_onnx_from_registry(uri: str) -> tuple[bytes, dict[str, str]]:
-    """The ONNX bytes and tags of the version ``uri`` names, checked against its sha256 tag."""
+    """The ONNX bytes and tags of the version ``uri`` names, checked against its sha256 tag;
+    the tags also carry ``registered_model`` and ``model_version`` (where the bytes came from)."""
     version = resolve_version(uri)
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{version.name}/{version.version}"))
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{version.name}/{version.version}"
+        )
+    )
     files = sorted(local.rglob("*.onnx"))
     if len(files) != 1:
-        raise RegistryError(f"{uri!r}: expected one .onnx file in the model, found {[f.name for f in files]}")
+        raise RegistryError(
+            f"{uri!r}: expected one .onnx file in the model, found {[f.name for f in files]}"
+        )
     model = files[0].read_bytes()
     digest = hashlib.sha256(model).hexdigest()
     if version.tags.get("sha256") != digest:
@@ -80,4 +91,8 @@ def load_onnx_from_registry(uri: str) -> tuple[bytes, dict[str, str]]:
             f"{uri!r} (version {version.version}): the downloaded file's sha256 {digest[:12]}... "
             f"does not match its tag {version.tags.get('sha256', '<none>')[:12]}...; refusing it"
         )
-    return model, dict(version.tags)
+    return model, {
+        **version.tags,
+        "registered_model": version.name,
+        "model_version": str(version.version),
+    }

@@ -1,23 +1,33 @@
 """Kedro datasets for the artifact types kedro-datasets lacks (atomic, manifest-verified)."""
 
-from neura_scholar.datasets.arrays_dataset import EmbeddingsDataset, NpzDataset, ShardStoreDataset
+from neura_scholar.datasets.arrays_dataset import (
+    EmbeddingsDataset,
+    NpzDataset,
+    OptionalNpzDataset,
+    ShardStoreDataset,
+)
 from neura_scholar.datasets.arxiv_jsonl_dataset import ArxivJsonLinesDataset
+from neura_scholar.datasets.beir_sets_dataset import BeirSetsDataset
 from neura_scholar.datasets.encoder_datasets import (
     MlflowOnnxRegistryDataset,
     ReferenceEncoderDataset,
     RegistryModelDataset,
+    RegistryModelsDataset,
 )
 from neura_scholar.datasets.faiss_index_dataset import FaissIndexDataset
-from neura_scholar.datasets.jsonlines_dataset import JsonLinesDataset
+from neura_scholar.datasets.jsonlines_dataset import AppendJsonLinesDataset, JsonLinesDataset
 from neura_scholar.datasets.manifest import ManifestDataset, ManifestError
 from neura_scholar.datasets.onnx_model_dataset import OnnxModelDataset
 from neura_scholar.datasets.postgres_corpus_dataset import PostgresCorpusDataset
-from neura_scholar.datasets.report_dataset import ReportDataset
-from neura_scholar.datasets.table_dataset import TableDataset
+from neura_scholar.datasets.provenance_dataset import ProvenanceDataset
+from neura_scholar.datasets.report_dataset import ReportDataset, ReportFileDataset
+from neura_scholar.datasets.table_dataset import OptionalTableDataset, TableDataset
 from neura_scholar.datasets.tokenizer_dataset import TokenizerDataset
 
 __all__ = [
+    "AppendJsonLinesDataset",
     "ArxivJsonLinesDataset",
+    "BeirSetsDataset",
     "EmbeddingsDataset",
     "FaissIndexDataset",
     "JsonLinesDataset",
@@ -26,10 +36,15 @@ __all__ = [
     "MlflowOnnxRegistryDataset",
     "NpzDataset",
     "OnnxModelDataset",
+    "OptionalNpzDataset",
+    "OptionalTableDataset",
     "PostgresCorpusDataset",
+    "ProvenanceDataset",
     "ReferenceEncoderDataset",
     "RegistryModelDataset",
+    "RegistryModelsDataset",
     "ReportDataset",
+    "ReportFileDataset",
     "ShardStoreDataset",
     "TableDataset",
     "TokenizerDataset",

@@ -32,7 +32,9 @@ class EmbeddingsDataset(ManifestDataset[ChunkEmbeddings]):
     """Chunk embeddings: ``vectors`` float32 [n, dim] and ``chunk_ids`` in one ``.npz``."""
 
     def _serialise(self, data: ChunkEmbeddings) -> bytes:
-        return array_bytes(vectors=data.vectors, chunk_ids=data.chunk_ids, encoder=np.array(data.encoder))
+        return array_bytes(
+            vectors=data.vectors, chunk_ids=data.chunk_ids, encoder=np.array(data.encoder)
+        )
 
     def _deserialise(self, data: bytes) -> ChunkEmbeddings:
         arrays = load_arrays(data)
@@ -57,3 +59,29 @@ class ShardStoreDataset(AbstractDataset[ShardStore, ShardStore]):
 
     def _describe(self) -> dict[str, Any]:
         return {"path": self._path}
+
+
+class OptionalNpzDataset(
+    AbstractDataset[dict[str, np.ndarray] | None, dict[str, np.ndarray] | None]
+):
+    """An :class:`NpzDataset` that may be left unconfigured (read-only).
+
+    Args:
+        location: the ``.npz`` file, or empty for none (loads as ``None``). A location that is
+            given must hold a verified file: a missing or corrupt one is refused, never skipped.
+            (Not called ``filepath``, which Kedro would turn into the project directory when empty.)
+    """
+
+    def __init__(self, location: str | None = None) -> None:
+        self._location = location or ""
+
+    def load(self) -> dict[str, np.ndarray] | None:
+        return NpzDataset(self._location).load() if self._location else None
+
+    def save(self, data: dict[str, np.ndarray] | None) -> None:
+        raise DatasetError(
+            "OptionalNpzDataset is read-only: it names a file kept from an earlier run"
+        )
+
+    def _describe(self) -> dict[str, Any]:
+        return {"location": self._location}

@@ -13,7 +13,13 @@ from kedro.io import AbstractDataset, DatasetError
 from mlflow import MlflowClient
 
 from neura_scholar.encoders import TorchEncoder
-from neura_scholar.model_registry import load_onnx_from_registry, register_onnx_variant, set_alias
+from neura_scholar.model_registry import (
+    RegistryError,
+    load_onnx_from_registry,
+    register_onnx_variant,
+    resolve_version,
+    set_alias,
+)
 
 
 class ReferenceEncoderDataset(AbstractDataset[TorchEncoder, TorchEncoder]):
@@ -50,7 +56,9 @@ class MlflowOnnxRegistryDataset(AbstractDataset[dict[str, Any], dict[str, Any]])
     def save(self, data: dict[str, Any]) -> None:
         unknown = {v for v in self._aliases.values() if v not in data}
         if unknown:
-            raise DatasetError(f"aliases point at variants {sorted(unknown)} that were not produced: {sorted(data)}")
+            raise DatasetError(
+                f"aliases point at variants {sorted(unknown)} that were not produced: {sorted(data)}"
+            )
         versions = {
             variant: register_onnx_variant(entry["model"], self._model_name, variant, entry["tags"])
             for variant, entry in data.items()
@@ -89,3 +97,39 @@ class RegistryModelDataset(AbstractDataset[dict[str, Any] | None, dict[str, Any]
 
     def _describe(self) -> dict[str, Any]:
         return {"uri": self._uri}
+
+
+class RegistryModelsDataset(AbstractDataset[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]):
+    """Several registry versions by name, e.g. ``{"production": "models:/neura-scholar-encoder@production"}``,
+    each loaded as :class:`RegistryModelDataset` does.
+
+    Args:
+        uris: name -> ``models:/`` URI.
+        missing_ok: a URI that names no version yet (an alias nobody has set) loads as
+            ``{"uri", "error"}`` instead of failing, so whoever uses it can say it is missing.
+            A file that does not match its sha256 tag is refused either way.
+    """
+
+    def __init__(self, uris: dict[str, str] | None = None, missing_ok: bool = True) -> None:
+        self._uris = dict(uris or {})
+        self._missing_ok = missing_ok
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        result: dict[str, dict[str, Any]] = {}
+        for name, uri in self._uris.items():
+            try:
+                resolve_version(uri)
+            except RegistryError as exc:
+                if not self._missing_ok:
+                    raise
+                result[name] = {"uri": uri, "error": str(exc)}
+                continue
+            model, tags = load_onnx_from_registry(uri)
+            result[name] = {"uri": uri, "model": model, "tags": tags}
+        return result
+
+    def save(self, data: dict[str, dict[str, Any]]) -> None:
+        raise DatasetError("RegistryModelsDataset is read-only; model_export registers versions")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"uris": self._uris, "missing_ok": self._missing_ok}

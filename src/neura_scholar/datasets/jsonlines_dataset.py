@@ -53,3 +53,32 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return _plain(value.tolist())
     return value
+
+
+class AppendJsonLinesDataset(ManifestDataset[list[dict[str, Any]]]):
+    """A log of records, one JSON object a line, that each save extends (``model_comparison.jsonl``).
+
+    Saving reads the current file (verified against its manifest: a corrupt log is refused,
+    not overwritten), appends the new records and writes the whole file atomically with a new
+    manifest, so a crash leaves either the old log or the new one.
+    """
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        super().__init__(filepath, None, metadata)
+
+    def _serialise(self, data: list[dict[str, Any]]) -> bytes:
+        return "".join(
+            json.dumps(_plain(r), ensure_ascii=False, allow_nan=False) + "\n" for r in data
+        ).encode()
+
+    def _deserialise(self, data: bytes) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in data.decode().splitlines() if line]
+
+    def _manifest_fields(self, data: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"rows": len(data)}
+
+    def save(self, data: list[dict[str, Any]]) -> None:
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise TypeError("AppendJsonLinesDataset saves a list of records (dicts)")
+        existing = self.load() if self._exists() else []
+        super().save(existing + data)

@@ -22,3 +22,22 @@ class ReportDataset(ManifestDataset[dict[str, Any]]):
 
     def _manifest_fields(self, data: dict[str, Any]) -> dict[str, Any]:
         return {"keys": sorted(data)}
+
+
+class ReportFileDataset(ManifestDataset[bytes | str]):
+    """A rendered report file (a PNG plot, a Markdown page) as its bytes; text is saved as UTF-8.
+    Loading returns bytes, or text when ``text: true``."""
+
+    def __init__(self, filepath: str, text: bool = False, **kwargs: Any) -> None:
+        super().__init__(filepath, **kwargs)
+        self._text = text
+
+    def _serialise(self, data: bytes | str) -> bytes:
+        if isinstance(data, str):
+            return data.encode()
+        if isinstance(data, bytes):
+            return data
+        raise TypeError(f"ReportFileDataset saves bytes or str, got {type(data).__name__}")
+
+    def _deserialise(self, data: bytes) -> bytes | str:
+        return data.decode() if self._text else data

@@ -44,3 +44,14 @@ class TableDataset(ManifestDataset[pd.DataFrame]):
 
 def _is_array(value: Any) -> bool:
     return hasattr(value, "tolist") and not isinstance(value, (str, bytes))
+
+
+class OptionalTableDataset(TableDataset):
+    """A :class:`TableDataset` that loads as ``None`` when its file does not exist (e.g. a
+    baseline nobody has stored yet), so the node that reads it can fail closed with a reason.
+    A file that exists is verified as always: a corrupt one is refused, never skipped."""
+
+    def load(self) -> pd.DataFrame | None:
+        if not self._exists():
+            return None
+        return super().load()
