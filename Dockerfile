@@ -1,8 +1,9 @@
-# neura-scholar: the Kedro project in a CPU image. (A later issue adds the serving and
-# stage_eval targets.) Build: docker build -t neura-scholar .
-# Run the job on a corpus mounted at /corpus:
-#   docker run -v /path/to/arxiv:/corpus -e NEURA_SCHOLAR_CORPUS=/corpus neura-scholar
-FROM python:3.11-slim
+# neura-scholar: the Kedro project in a CPU image, two targets.
+#   docker build -t neura-scholar .                              the job (default target)
+#   docker run -v /path/to/arxiv:/corpus -v $PWD/data:/app/data neura-scholar
+#   docker build --target serve -t neura-scholar-serve .         the service
+#   docker run -p 8000:8000 -v $PWD/data:/app/data neura-scholar-serve   (serves data/ of a run)
+FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -22,4 +23,10 @@ RUN pip install .
 COPY conf ./conf
 RUN mkdir -p conf/local data/01_raw data/03_primary data/04_feature data/05_model_input data/08_reporting
 
+FROM base AS serve
+ENV NEURA_SCHOLAR_SERVE_HOST=0.0.0.0 NEURA_SCHOLAR_SERVE_PORT=8000 NEURA_SCHOLAR_SERVE_PROJECT_DIR=/app
+EXPOSE 8000
+CMD ["neura-scholar", "serve"]
+
+FROM base AS job
 CMD ["kedro", "run"]

@@ -95,6 +95,8 @@ def test_the_default_run_then_search_from_the_command_line(project_copy: Path) -
     assert failing.exit_code == 1, failing.output
     assert "quality gate failed" in failing.output and "maxp.recall@10" in failing.output and "below floor by" in failing.output
 
+    _the_service_serves_the_last_run(project_copy)
+
     papers = pd.read_parquet(project_copy / "data/03_primary/papers.parquet")
     title, paper_id = papers["title"].iloc[0], papers["paper_id"].iloc[0]
     result = CliRunner().invoke(main, ["search", title, "--k", "3", "--project-dir", str(project_copy)])
@@ -136,3 +138,20 @@ def test_the_gate_command_says_when_it_could_not_judge(project_copy: Path) -> No
     assert "evaluation did not finish: DatasetError" in result.output
     bad = CliRunner().invoke(main, ["gate", "--project-dir", str(project_copy), "--params", "no-equals-sign"])
     assert bad.exit_code == 2 and "is not key=value" in bad.output
+
+
+def _the_service_serves_the_last_run(project_copy: Path) -> None:
+    """The service's default loader: the run's model, index and papers through the catalog."""
+    import requests
+
+    from neura_scholar.serving.settings import ServingSettings
+    from tests.serving.conftest import serving_app
+
+    index_manifest = json.loads(next((project_copy / "data/06_models/indexes/chunk_embedding_384.index").glob("*/*.manifest.json")).read_text())
+    with serving_app(ServingSettings(port=0, project_dir=project_copy)) as running:
+        ready = requests.get(running.url + "/ready", timeout=30).json()
+        assert ready["model"] == index_manifest["encoder"] and ready["model"].startswith("onnx:int8 sha256:")
+        assert ready["index_size"] == index_manifest["ntotal"]
+        papers = pd.read_parquet(project_copy / "data/03_primary/papers.parquet")
+        found = requests.post(running.url + "/search", json={"query": papers["title"].iloc[1], "k": 3}, timeout=30).json()
+        assert papers["paper_id"].iloc[1] in [r["paper_id"] for r in found["results"]]

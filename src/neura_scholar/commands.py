@@ -3,6 +3,7 @@
 - ``neura-scholar harvest --out DIR/papers.jsonl.gz``: a corpus sample from arXiv OAI-PMH.
 - ``neura-scholar db load --corpus DIR``: a corpus directory into PostgreSQL (idempotent).
 - ``neura-scholar search "query" [--k 10] [--category cs] [--since 2018]``: ranked papers.
+- ``neura-scholar serve [--host 127.0.0.1] [--port 8000]``: the embedding and search service.
 - ``neura-scholar gate [--params key=value]``: the evaluation pipeline as a CI step (exit 0, 1 or 2).
 """
 
@@ -65,35 +66,18 @@ def harvest(out: Path, project_dir: Path, env: str | None, **overrides: Any) -> 
 
 def _load_searcher(project_dir: Path, env: str | None, hybrid: bool) -> Any:
     """The last run's papers, chunks, index and the encoder that built the index."""
-    import hashlib
-
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
-
     from neura_scholar.encoders import BatchLimits, OnnxEncoder, OnnxRuntimeSettings
+    from neura_scholar.run_artifacts import ArtifactError, load_run_artifacts
     from neura_scholar.search import Bm25Chunks, Searcher
 
-    bootstrap_project(project_dir)
-    with KedroSession.create(project_path=project_dir, env=env) as session:
-        catalog = session.load_context().catalog  # type: ignore[attr-defined]
-        params = catalog.load("parameters")
-        index = catalog.load("chunk_index")
-        config = params["embedding"]["encoder"]
-        registered = catalog.load("registry_encoder")
-        model = registered["model"] if registered else catalog.load(f"encoder_{config['variant']}")
-        papers, chunks = catalog.load("papers"), catalog.load("paper_chunks")
-    source = registered["uri"] if registered else f"onnx:{config['variant']}"
-    identity = f"{source} sha256:{hashlib.sha256(model).hexdigest()[:16]}"
-    if identity != index.encoder:
-        raise click.ClickException(
-            f"the index was built with {index.encoder} but the configured encoder is {identity}; "
-            "rerun `kedro run --pipeline embedding` and `--pipeline indexing`"
-        )
-    encoder = OnnxEncoder(model, config["tokenizer_checkpoint"], identity,
-                          OnnxRuntimeSettings(**params["encoder_runtime"]), BatchLimits())  # fmt: skip
-    chunk_text = dict(zip(chunks["chunk_id"], chunks["text"], strict=True))
+    try:
+        run = load_run_artifacts(project_dir, env)
+    except ArtifactError as exc:
+        raise click.ClickException(str(exc)) from exc
+    encoder = OnnxEncoder(run.model, run.tokenizer_checkpoint, run.identity, OnnxRuntimeSettings(**run.runtime), BatchLimits())
+    chunk_text = dict(zip(run.chunks["chunk_id"], run.chunks["text"], strict=True))
     bm25 = Bm25Chunks(list(chunk_text), list(chunk_text.values())) if hybrid else None
-    return Searcher(lambda texts: encoder.encode(texts).vectors, index, papers, chunk_text, bm25)
+    return Searcher(lambda texts: encoder.encode(texts).vectors, run.index, run.papers, chunk_text, bm25)
 
 
 @main.command()
@@ -120,6 +104,22 @@ def search(query: str, k: int, category: str | None, since: int | None, until: i
         click.echo(f"    arXiv:{r['paper_id']}  {r['year']}  {', '.join(r['categories'])}")
         snippet = r["snippet"] if len(r["snippet"]) <= 240 else r["snippet"][:237] + "..."
         click.echo(f"    {snippet}")
+
+
+@main.command()
+@click.option("--host", help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 8000).")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The Kedro project whose last run is served (default: the current directory).")
+@click.option("--env", "kedro_env", help="Kedro configuration environment.")
+def serve(**overrides: Any) -> None:
+    """Serve embeddings and search over the last `kedro run`'s model and index. Every setting
+    can also come from NEURA_SCHOLAR_SERVE_<NAME> (see neura_scholar/serving/settings.py)."""
+    from neura_scholar.serving.server import build_server
+    from neura_scholar.serving.settings import ServingSettings
+
+    settings = ServingSettings(**{key: value for key, value in overrides.items() if value is not None})
+    build_server(settings).run()
 
 
 @main.group()
