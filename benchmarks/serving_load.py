@@ -105,25 +105,31 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="time limit of one load loop")
     parser.add_argument("--max-requests", type=int, default=2000, help="request limit of one load loop")
     parser.add_argument("--infinity-venv", type=Path, default=ROOT / ".venv-infinity")
+    parser.add_argument("--only", nargs="+", default=["off", "on", "infinity"], choices=["off", "on", "infinity"],
+                        help="which servers to load (micro-batching off, on, Infinity)")
+    parser.add_argument("--endpoints", nargs="+", default=["embed", "openai", "search"], choices=["embed", "openai", "search"])
     parser.add_argument("--out", type=Path, default=ROOT / "data/08_reporting/serving_load.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would load the client
 
     queries = _queries(200)
     embed = [{"text": q} for q in queries]
     openai = [{"input": q, "model": "all-MiniLM-L6-v2"} for q in queries]
     search = [{"query": q, "k": 10} for q in queries]
     rows: list[dict[str, Any]] = []
-    for mode in ("off", "on"):
+    endpoints = {"embed": ("/embed/text", embed), "openai": ("/v1/embeddings", openai), "search": ("/search", search)}
+    for mode in [m for m in ("off", "on") if m in args.only]:
         process, url = _start_ours(mode)
         try:
-            rows += _measure(f"ours[{mode}] /embed/text", url + "/embed/text", embed, args.levels, args.repeats, args.seconds, args.max_requests)
-            rows += _measure(f"ours[{mode}] /v1/embeddings", url + "/v1/embeddings", openai, args.levels, args.repeats, args.seconds, args.max_requests)
-            rows += _measure(f"ours[{mode}] /search", url + "/search", search, args.levels, args.repeats, args.seconds, args.max_requests)
+            for path, payloads in (endpoints[e] for e in args.endpoints):
+                rows += _measure(f"ours[{mode}] {path}", url + path, payloads, args.levels, args.repeats, args.seconds, args.max_requests)
         finally:
             process.terminate()
             process.wait(timeout=60)
-    if (args.infinity_venv / "bin/infinity_emb").exists():
+    if "infinity" not in args.only:
+        pass
+    elif (args.infinity_venv / "bin/infinity_emb").exists():
         process, url = _start_infinity(args.infinity_venv)
         try:
             rows += _measure("infinity /embeddings", url + "/embeddings", openai, args.levels, args.repeats, args.seconds, args.max_requests)

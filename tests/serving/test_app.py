@@ -86,6 +86,9 @@ def test_health_ready_info_and_metrics(service: Running) -> None:
     info = requests.get(service.url + "/info", timeout=10).json()
     assert info["dim"] == 384 and info["max_tokens"] == 256 and info["micro_batching"] is False  # the CPU default
     assert info["limits"]["max_batch_items"] == 8 and info["providers"][-1] == "CPUExecutionProvider"
+    import faiss  # one FAISS thread on the inference thread, where searches run
+
+    assert service.state.engine._executor.submit(faiss.omp_get_max_threads).result() == 1  # noqa: SLF001
     _post(service, "/embed/text", {"text": "counted"})
     metrics = requests.get(service.url + "/metrics", timeout=10).text
     assert 'neura_requests_total{endpoint="/embed/text",status="200"}' in metrics

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import faiss
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -55,7 +56,8 @@ class ServiceState:
         batching = self.settings.micro_batching == "on" or (
             self.settings.micro_batching == "auto" and self.providers[0] == "CUDAExecutionProvider")
         self.engine = Engine(encoder, batching, self.settings.batch_wait_ms, self.settings.max_batch_size,
-                             self.settings.max_batch_tokens, self.metrics.batch_size.observe)  # fmt: skip
+                             self.settings.max_batch_tokens, self.metrics.batch_size.observe,
+                             lambda: faiss.omp_set_num_threads(self.settings.faiss_threads))  # fmt: skip
         chunk_text = dict(zip(artifacts.chunks["chunk_id"], artifacts.chunks["text"], strict=True))
         bm25 = Bm25Chunks(list(chunk_text), list(chunk_text.values())) if self.settings.hybrid else None
         self.searcher = Searcher(self.engine.encode_now, artifacts.index, artifacts.papers, chunk_text, bm25)

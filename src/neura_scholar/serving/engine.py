@@ -57,7 +57,7 @@ class Engine:
 
     def __init__(
         self, encoder: Encoder, micro_batching: bool, batch_wait_ms: float, max_batch_size: int, max_batch_tokens: int,
-        on_batch: Callable[[int], None] = lambda n: None,
+        on_batch: Callable[[int], None] = lambda n: None, thread_init: Callable[[], None] | None = None,
     ) -> None:  # fmt: skip
         self.encoder = encoder
         self.micro_batching = micro_batching
@@ -66,7 +66,8 @@ class Engine:
         self._counter = Tokenizer.from_str(encoder.tokenizer.to_str())
         self._counter.no_truncation()
         self._counter.no_padding()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder")
+        # ``thread_init`` runs on the inference thread itself (OpenMP thread counts are per thread).
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder", initializer=thread_init)
         self._queue: asyncio.Queue[_Pending] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._on_batch = on_batch
