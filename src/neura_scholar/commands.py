@@ -145,8 +145,6 @@ def db_load(corpus: Path, dsn: str, on_error: str, limit: int | None) -> None:
     click.echo(f"loaded {counts['papers']} papers and {counts['chunks']} full-text pieces")
 
 
-if __name__ == "__main__":
-    main()
 
 
 def _runtime_params(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -188,3 +186,7 @@ def gate(project_dir: Path, env: str | None, pairs: tuple[str, ...]) -> None:
     finally:
         session.close()
     click.echo("quality gate passed")
+
+
+if __name__ == "__main__":
+    main()

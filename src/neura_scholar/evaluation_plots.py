@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 
-def _png(figure: Figure) -> bytes:
+def png_bytes(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(figure)
@@ -52,7 +52,7 @@ def plot_metrics_at_k(
         axis.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     figure.suptitle("held-out retrieval by encoder")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def plot_slices(slices: pd.DataFrame, metric: str) -> bytes:
@@ -73,7 +73,7 @@ def plot_slices(slices: pd.DataFrame, metric: str) -> bytes:
     axis.set_xlim(0, 1.02)
     axis.set_xlabel(f"{metric} (grey: too few cases to judge)")
     axis.set_title("held-out by slice (candidate)")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def plot_robustness(comparison: dict[str, Any], k: int) -> bytes:
@@ -90,7 +90,7 @@ def plot_robustness(comparison: dict[str, Any], k: int) -> bytes:
     axis.set_ylabel(f"pass rate@{k}")
     axis.set_title("perturbed queries: target still in the top k")
     axis.legend(fontsize=8)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def plot_drift(drift: dict[str, Any]) -> bytes:
@@ -117,4 +117,4 @@ def plot_drift(drift: dict[str, Any]) -> bytes:
     figure.suptitle(
         f"drift against the reference ({drift['reference']['encoder'].split(' ')[0]}); red = drifted"
     )
-    return _png(figure)
+    return png_bytes(figure)

@@ -1,4 +1,6 @@
-"""Project pipelines: every pipeline under pipelines/, and ``__default__`` = the whole job."""
+"""Project pipelines: every pipeline under pipelines/, and ``__default__`` = the whole job
+(every pipeline but ``performance``, which starts a server and loads it for minutes; run it
+with ``kedro run --pipelines performance``)."""
 
 from __future__ import annotations
 
@@ -8,5 +10,5 @@ from kedro.pipeline import Pipeline
 
 def register_pipelines() -> dict[str, Pipeline]:
     pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
+    pipelines["__default__"] = sum((p for name, p in pipelines.items() if name != "performance"), Pipeline([]))
     return pipelines

