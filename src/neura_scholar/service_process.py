@@ -43,8 +43,25 @@ def _command() -> list[str]:
 def service_process(project_dir: Path, ready_timeout_s: float = 300, env: dict[str, str] | None = None) -> Iterator[RunningService]:
     """Start the service on the project's last run; yield once ``/ready`` answers 200."""
     port = _free_port()
-    process = subprocess.Popen([*_command(), "serve", "--port", str(port), "--project-dir", str(project_dir)],
-                               env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    command = [*_command(), "serve", "--port", str(port), "--project-dir", str(project_dir)]
+    with _running(command, port, "/ready", ready_timeout_s, env) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def infinity_process(venv: Path, model_dir: Path, ready_timeout_s: float = 300) -> Iterator[RunningService]:
+    """Infinity (``infinity-emb``, installed in its own ``venv``) serving ``model_dir`` on the
+    CPU with its torch engine; its OpenAI-shaped endpoint is ``/embeddings``."""
+    port = _free_port()
+    command = [str(venv / "bin/infinity_emb"), "v2", "--model-id", str(model_dir), "--port", str(port), "--host", "127.0.0.1",
+               "--engine", "torch", "--device", "cpu", "--no-bettertransformer"]  # fmt: skip
+    with _running(command, port, "/health", ready_timeout_s, {"HF_HUB_OFFLINE": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0"}) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def _running(command: list[str], port: int, ready_path: str, ready_timeout_s: float, env: dict[str, str] | None) -> Iterator[RunningService]:
+    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     running = RunningService(f"http://127.0.0.1:{port}", process.pid)
     stop = threading.Event()
 
@@ -62,12 +79,12 @@ def service_process(project_dir: Path, ready_timeout_s: float = 300, env: dict[s
         while True:
             if process.poll() is not None:
                 error = process.stderr.read().decode(errors="replace")[-2000:] if process.stderr else ""
-                raise RuntimeError(f"the service exited with {process.returncode} before it was ready: {error}")
+                raise RuntimeError(f"{command[0]} exited with {process.returncode} before it was ready: {error}")
             with contextlib.suppress(requests.ConnectionError):
-                if requests.get(running.url + "/ready", timeout=2).status_code == 200:
+                if requests.get(running.url + ready_path, timeout=2).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the service was not ready within {ready_timeout_s} s")
+                raise RuntimeError(f"{command[0]} was not ready within {ready_timeout_s} s")
             time.sleep(0.3)
         yield running
     finally:

@@ -70,7 +70,8 @@ def test_the_report_has_every_figure(
     assert sizes == sorted(sizes) and sizes[-1] == len(embeddings.vectors) and len(sizes) == 3
     assert set(search["query_path_ms"]) == {"tokenise", "encode", "search", "collapse", "total"}
     service_report = report["service"]
-    assert set(service_report["endpoints"]) == {"/embed/text", "/embed/batch", "/search"}
+    assert set(service_report["endpoints"]) == {"/embed/text", "/embed/batch", "/search", "/v1/embeddings"}
+    assert service_report["infinity"] == {"measured": False, "reason": "performance.service.infinity_venv is not set"}
     for levels in service_report["endpoints"].values():
         assert set(levels) == {"1", "2", "4"}
         assert all(entry["errors"] == 0 and 0 < entry["sent"] <= 12 for entry in levels.values())  # bounded by count

