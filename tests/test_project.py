@@ -46,6 +46,13 @@ def test_registry_and_catalog(project_copy: Path) -> None:
     from kedro.framework.project import pipelines
 
     assert {"__default__", "data_prep", "evaluation", "performance"} <= set(pipelines)
+    from kedro.config import OmegaConfigLoader
+
+    from neura_scholar.settings import CONFIG_LOADER_ARGS
+
+    gpu = OmegaConfigLoader(str(project_copy / "conf"), env="gpu", **CONFIG_LOADER_ARGS)["parameters"]  # type: ignore[arg-type]
+    assert gpu["encoder_runtime"]["providers"] == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert gpu["evaluation"]["gate"]["min_queries"] == 100  # the rest as in base
     default_nodes = {n.name for n in pipelines["__default__"].nodes}
     assert "enforce_gate" in default_nodes and "measure_service" not in default_nodes  # performance runs on its own
     assert set(pipelines["data_prep"].outputs()) | set(pipelines["data_prep"].all_outputs()) >= DATA_PREP_OUTPUTS
@@ -98,6 +105,7 @@ def test_the_default_run_then_search_from_the_command_line(project_copy: Path) -
     assert "quality gate failed" in failing.output and "maxp.recall@10" in failing.output and "below floor by" in failing.output
 
     _the_service_serves_the_last_run(project_copy)
+    _the_performance_pipeline_and_both_notebooks_run(project_copy)
 
     papers = pd.read_parquet(project_copy / "data/03_primary/papers.parquet")
     title, paper_id = papers["title"].iloc[0], papers["paper_id"].iloc[0]
@@ -157,3 +165,38 @@ def _the_service_serves_the_last_run(project_copy: Path) -> None:
         papers = pd.read_parquet(project_copy / "data/03_primary/papers.parquet")
         found = requests.post(running.url + "/search", json={"query": papers["title"].iloc[1], "k": 3}, timeout=30).json()
         assert papers["paper_id"].iloc[1] in [r["paper_id"] for r in found["results"]]
+
+
+TINY_PERFORMANCE = {"performance": {
+    "encoders": {"latency_queries": 3, "latency_repeats": 1, "throughput_texts": 3, "throughput_repeats": 1, "batch_size": 3,
+                 "input_tokens": [16, 32, 64], "batch_sizes": [1, 3], "include_sentence_transformers": False},
+    "search": {"queries": 50, "repeats": 1, "query_path_queries": 3, "train_size": 300,
+               "indexes": [["Flat", {}], ["HNSW32", {"efSearch": 32}]]},
+    "service": {"levels": [1, 2], "max_requests": 6, "max_seconds": 2, "repeats": 1, "infinity_venv": None},
+}}  # fmt: skip
+
+
+def _the_performance_pipeline_and_both_notebooks_run(project_copy: Path) -> None:
+    """`kedro run --pipelines performance` (tiny) on the run's outputs, then the two notebooks
+    top to bottom in a Kedro Jupyter kernel, loading everything through the catalog."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    while mlflow.active_run():
+        mlflow.end_run()
+    with KedroSession.create(project_path=project_copy, runtime_params=TINY_PERFORMANCE) as session:
+        session.run(pipeline_names=["performance"])
+    while mlflow.active_run():
+        mlflow.end_run()
+    assert len(list((project_copy / "data/08_reporting/performance_report.json").glob("*/performance_report.json"))) == 1
+    (project_copy / "notebooks").mkdir(exist_ok=True)
+    for name in ("accuracy_benchmarks.ipynb", "performance_benchmark.ipynb"):
+        source = PROJECT_DIR / "notebooks" / name
+        notebook = nbformat.read(source, as_version=4)
+        assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")  # stripped in git
+        NotebookClient(notebook, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(project_copy / "notebooks")}}).execute()  # fmt: skip
+        shown = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+        assert not [o for o in shown if o.output_type == "error"]
+        assert sum("image/png" in o.get("data", {}) for o in shown) == 4  # the four plots
+        assert any("text/html" in o.get("data", {}) for o in shown)  # the tables
