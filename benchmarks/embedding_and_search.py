@@ -40,13 +40,9 @@ from neura_scholar.encoders import BatchLimits, OnnxEncoder
 from neura_scholar.eval_sets import sample_ids
 from neura_scholar.indexing import build_index
 from neura_scholar.search_speed import time_search
-from neura_scholar.speed import PeakMemory, sentence_transformers_encode
+from neura_scholar.speed import PeakMemory, sentence_transformers_encode, spread
 
 PROJECT = Path(__file__).resolve().parents[1]
-
-
-def _spread(values: list[float]) -> dict[str, float]:
-    return {"median": float(np.median(values)), "min": float(min(values)), "max": float(max(values))}
 
 
 def all_chunks(corpus: Path) -> Any:
@@ -71,7 +67,7 @@ def encoder_throughput(models: dict[str, bytes], chunks: Any, n: int, repeats: i
             start = time.perf_counter()
             encode(texts)
             rates.append(len(texts) / (time.perf_counter() - start))
-        results[name] = {"chunks_per_s": _spread(rates), "tokens_per_s": _spread([r * tokens / len(texts) for r in rates])}
+        results[name] = {"chunks_per_s": spread(rates), "tokens_per_s": spread([r * tokens / len(texts) for r in rates])}
         print(f"{name:22s} {results[name]['chunks_per_s']}")  # noqa: T201
     peer = results["sentence_transformers"]["chunks_per_s"]["median"]
     for figures in results.values():

@@ -17,12 +17,7 @@ from neura_scholar.batching import tokenise
 from neura_scholar.encoders import Encoder
 from neura_scholar.indexing import ChunkIndex, build_index
 from neura_scholar.search import collapse_to_papers
-from neura_scholar.speed import PeakMemory
-
-
-def spread(values: Sequence[float]) -> dict[str, float]:
-    array = np.asarray(values, dtype=np.float64)
-    return {"median": float(np.median(array)), "min": float(array.min()), "max": float(array.max())}
+from neura_scholar.speed import PeakMemory, spread
 
 
 def time_search(index: faiss.Index, queries: np.ndarray, batch: int, k: int = 10) -> dict[str, float]:

@@ -19,7 +19,8 @@ from tokenizers import Tokenizer
 EncodeFn = Callable[[Sequence[str]], Any]
 
 
-def _spread(values: Sequence[float]) -> dict[str, float]:
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """Median, min and max of repeated measurements."""
     array = np.asarray(values, dtype=np.float64)
     return {"median": float(np.median(array)), "min": float(array.min()), "max": float(array.max())}
 
@@ -44,7 +45,7 @@ def measure_latency(encode: EncodeFn, queries: Sequence[str], repeats: int, warm
         "p50_ms": float(np.percentile(every, 50)),
         "p95_ms": float(np.percentile(every, 95)),
         "p99_ms": float(np.percentile(every, 99)),
-        "p50_ms_over_repeats": _spread([float(np.median(t)) for t in per_repeat]),
+        "p50_ms_over_repeats": spread([float(np.median(t)) for t in per_repeat]),
         "calls": int(every.size),
     }
 
@@ -61,7 +62,7 @@ def measure_throughput(
         for batch in batches:
             encode(batch)
         rates.append(len(texts) / (time.perf_counter() - start))
-    texts_per_s = _spread(rates)
+    texts_per_s = spread(rates)
     return {
         "texts_per_s": texts_per_s,
         "tokens_per_s": {k: v * tokens_per_text for k, v in texts_per_s.items()},
@@ -115,7 +116,7 @@ def matmul_gflops(size: int = 1024, repeats: int = 7) -> dict[str, float]:
         start = time.perf_counter()
         a @ b
         rates.append(2 * size**3 / (time.perf_counter() - start) / 1e9)
-    return _spread(rates)
+    return spread(rates)
 
 
 def encoder_flops_per_token(layers: int, hidden: int, intermediate: int, seq_len: int) -> float:
