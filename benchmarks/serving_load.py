@@ -86,12 +86,10 @@ def main() -> None:
         with service_process(ROOT, env={"NEURA_SCHOLAR_SERVE_MICRO_BATCHING": mode}) as running:
             for path, payloads in (endpoints[e] for e in args.endpoints):
                 rows += _measure(f"ours[{mode}] {path}", running.url + path, payloads, args.levels, args.repeats, args.seconds, args.max_requests)
-    if "infinity" not in args.only:
-        pass
-    elif (args.infinity_venv / "bin/infinity_emb").exists():
+    if "infinity" in args.only and (args.infinity_venv / "bin/infinity_emb").exists():
         with _infinity(args.infinity_venv) as url:
             rows += _measure("infinity /embeddings", url + "/embeddings", openai, args.levels, args.repeats, args.seconds, args.max_requests)
-    else:
+    elif "infinity" in args.only:
         logger.warning("no Infinity at %s: install it with %s -m venv %s && %s/bin/pip install torch==2.13.0 'infinity-emb[server,torch]'",
                        args.infinity_venv, sys.executable, args.infinity_venv, args.infinity_venv)  # fmt: skip
     frame = pd.DataFrame(rows)

@@ -200,6 +200,9 @@ def test_micro_batching_joins_concurrent_requests_into_one_run(run_artifacts: Ru
         metrics = requests.get(batched.url + "/metrics", timeout=10).text
         calls = float(next(line.split()[-1] for line in metrics.splitlines() if line.startswith("neura_batch_size_count")))
         assert calls < 6  # fewer encoder runs than requests
+        long_text = " ".join(["lattice"] * 400)  # refused before batching, counted up front
+        error = _error(_post(batched, "/embed/text", {"text": long_text}), 422, "input_too_long")
+        assert error["details"]["inputs"][0]["index"] == 0 and error["details"]["inputs"][0]["tokens"] > 256
         expected = local_encoder.encode(texts).vectors  # one batch in-process; INT8 depends on the batch
         cosines = [float(np.dot(a["embedding"], e)) for a, e in zip(answers, expected, strict=True)]
         assert min(cosines) > 0.98

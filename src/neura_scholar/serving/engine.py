@@ -80,20 +80,33 @@ class Engine:
         """Tokens each text needs with special tokens, before any truncation."""
         return [len(e.ids) for e in self._counter.encode_batch(list(texts))]
 
-    def check_lengths(self, counts: Sequence[int], truncate: bool) -> None:
-        too_long = [(i, c) for i, c in enumerate(counts) if c > self.max_tokens]
-        if too_long and not truncate:
-            shown = ", ".join(f"input {i}: {c} tokens" for i, c in too_long[:5])
-            raise ApiError("input_too_long", f"{shown}; the model takes at most {self.max_tokens} (send truncate: true to cut)",
-                           {"max_tokens": self.max_tokens, "inputs": [{"index": i, "tokens": c} for i, c in too_long]})  # fmt: skip
+    def _refuse_over_long(self, texts: Sequence[str], over: Sequence[int]) -> None:
+        """Raise ``input_too_long`` naming each over-long input (``over``: their indices) and
+        its full token count."""
+        if not over:
+            return
+        counts = self.count_tokens([texts[i] for i in over])
+        shown = ", ".join(f"input {i}: {c} tokens" for i, c in list(zip(over, counts, strict=True))[:5])
+        raise ApiError("input_too_long", f"{shown}; the model takes at most {self.max_tokens} (send truncate: true to cut)",
+                       {"max_tokens": self.max_tokens, "inputs": [{"index": i, "tokens": c} for i, c in zip(over, counts, strict=True)]})  # fmt: skip
 
     async def embed(self, texts: list[str], truncate: bool) -> Embeddings:
+        """Embeddings of ``texts``; over-long inputs are an error unless ``truncate``.
+
+        Without micro-batching the encoder tokenises once (with truncation) and reports which
+        inputs it cut; only those are counted again for the error. Micro-batching needs every
+        input's token count up front to bound a batch's tokens.
+        """
         loop = asyncio.get_running_loop()
-        counts = await loop.run_in_executor(None, self.count_tokens, texts)
-        self.check_lengths(counts, truncate)
         if not self.micro_batching:
             self._on_batch(len(texts))
-            return await loop.run_in_executor(self._executor, self.encoder.encode, texts)
+            result = await loop.run_in_executor(self._executor, self.encoder.encode, texts)
+            if not truncate:
+                self._refuse_over_long(texts, [int(i) for i in np.flatnonzero(result.truncated)])
+            return result
+        counts = await loop.run_in_executor(None, self.count_tokens, texts)
+        if not truncate:
+            self._refuse_over_long(texts, [i for i, c in enumerate(counts) if c > self.max_tokens])
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._worker = asyncio.create_task(self._batch_loop())

@@ -80,9 +80,9 @@ async def openai_embeddings(body: OpenAIEmbeddingsRequest, request: Request) -> 
     texts = [body.input] if isinstance(body.input, str) else body.input
     if not texts:
         raise ApiError("invalid_request", "input: at least one text is required")
-    state = _state(request)
-    if body.dimensions is not None and body.dimensions != state.artifacts.index.dim:
-        raise ApiError("invalid_request", f"dimensions: this model has {state.artifacts.index.dim}, got {body.dimensions}")
+    dim = _state(request).artifacts.index.dim
+    if body.dimensions is not None and body.dimensions != dim:
+        raise ApiError("invalid_request", f"dimensions: this model has {dim}, got {body.dimensions}")
     state, result = await _embed(request, texts, truncate=False)
     data = [{"object": "embedding", "index": i,
              "embedding": base64.b64encode(np.ascontiguousarray(v, dtype="<f4").tobytes()).decode() if body.encoding_format == "base64" else v}

@@ -102,7 +102,7 @@ def record_model_comparison(
         row.update({
             "metrics": {m: v["mean"] for m, v in entry["metrics"].items()},
             "queries": max(v["queries"] for v in entry["metrics"].values()),
-            "robustness": {k: v for k, v in entry["robustness"].items()},
+            "robustness": entry["robustness"],
             "failures": {k: v["pass_rate"] for k, v in entry["failures"].items()},
             "drift": {k: v["value"] for k, v in drifted.items() if isinstance(v, dict) and "value" in v} | {"drifted": drifted.get("drifted")},
             **_export_figures(encoder.source, encoder.registry, export_report),
