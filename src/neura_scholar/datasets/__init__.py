@@ -17,6 +17,11 @@ from neura_scholar.datasets.encoder_datasets import (
 from neura_scholar.datasets.faiss_index_dataset import FaissIndexDataset
 from neura_scholar.datasets.jsonlines_dataset import AppendJsonLinesDataset, JsonLinesDataset
 from neura_scholar.datasets.manifest import ManifestDataset, ManifestError
+from neura_scholar.datasets.mlflow_tags_dataset import (
+    MlflowRunTagsDataset,
+    RegistryVersionTagsDataset,
+)
+from neura_scholar.datasets.model_cache_dataset import ModelCacheDataset
 from neura_scholar.datasets.onnx_model_dataset import OnnxModelDataset
 from neura_scholar.datasets.postgres_corpus_dataset import PostgresCorpusDataset
 from neura_scholar.datasets.provenance_dataset import ProvenanceDataset
@@ -34,6 +39,8 @@ __all__ = [
     "ManifestDataset",
     "ManifestError",
     "MlflowOnnxRegistryDataset",
+    "MlflowRunTagsDataset",
+    "ModelCacheDataset",
     "NpzDataset",
     "OnnxModelDataset",
     "OptionalNpzDataset",
@@ -43,6 +50,7 @@ __all__ = [
     "ReferenceEncoderDataset",
     "RegistryModelDataset",
     "RegistryModelsDataset",
+    "RegistryVersionTagsDataset",
     "ReportDataset",
     "ReportFileDataset",
     "ShardStoreDataset",

@@ -49,6 +49,17 @@ def data_version(chunks: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
+def drift_sample(
+    chunks: pd.DataFrame, heldout: pd.DataFrame, config: DriftParams
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The seeded drift sample: chunk ids and texts, held-out case ids and queries."""
+    chunk_ids = sample_ids(chunks["chunk_id"].tolist(), config.chunks, config.seed)
+    cases = heldout.sort_values("case_id").set_index("case_id")
+    case_ids = sample_ids(cases.index.tolist(), config.queries, config.seed)
+    texts = chunks.set_index("chunk_id").loc[chunk_ids, "text"].tolist()
+    return chunk_ids, texts, case_ids, cases.loc[case_ids, "query"].tolist()
+
+
 def build_drift_reference(
     chunks: pd.DataFrame, heldout: pd.DataFrame, embeddings: ChunkEmbeddings, fp32: bytes, optimised: bytes,
     int8: bytes, registry_model: dict[str, Any] | None, params: dict[str, Any], embedding_params: dict[str, Any],
@@ -56,16 +67,12 @@ def build_drift_reference(
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """``drift_reference``: a seeded sample of chunk embeddings and freshly encoded held-out
     queries, with the encoder and data versions; plain arrays only."""
-    config = DriftParams(**params)
-    chunk_ids = sample_ids(embeddings.chunk_ids.tolist(), config.chunks, config.seed)
-    rows = np.searchsorted(embeddings.chunk_ids, chunk_ids)  # chunk_ids are sorted
-    cases = heldout.sort_values("case_id").set_index("case_id")
-    case_ids = sample_ids(cases.index.tolist(), config.queries, config.seed)
+    chunk_ids, _, case_ids, queries = drift_sample(chunks, heldout, DriftParams(**params))
+    rows = np.searchsorted(embeddings.chunk_ids, chunk_ids)  # embeddings are in chunk_id order
     models = {"fp32": fp32, "optimised": optimised, "int8": int8}
     encode, identity = select_encoder(models, registry_model, EmbeddingParams(**embedding_params), runtime)
     if identity != embeddings.encoder:
         raise ValueError(f"the drift reference's encoder {identity} is not the embeddings' {embeddings.encoder}")
-    queries = cases.loc[case_ids, "query"].tolist()
     query_vectors = np.asarray(encode(queries), dtype=np.float32) if queries else np.zeros((0, embeddings.dim), np.float32)
     return {
         "chunk_ids": np.asarray(chunk_ids, dtype=str),
