@@ -45,7 +45,8 @@ def test_a_version_whose_file_does_not_match_its_sha256_is_refused(mlflow_tracki
         (f"models:/{NAME}/latest", "'latest' is never loaded implicitly"),
         (f"models:/{NAME}@nobody", "names no model version"),
         ("runs:/abc/model", "is not models:/<name>@<alias>"),
-        (f"models:/{NAME}/Staging", "version must be a number"),
+        (f"models:/{NAME}/Staging", "names no model version|0 versions are in stage Staging"),
+        (f"models:/{NAME}/newest", "version must be a number or a stage of"),
     ],
 )
 def test_bad_uris_are_refused(mlflow_tracking: str, uri: str, message: str) -> None:

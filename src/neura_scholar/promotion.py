@@ -92,14 +92,14 @@ def promote(model: str, source: str, target: str, *, stages: bool = False, actor
     record = {"by": who, "at": now, "from": source, "reason": reason}
     if problem:
         _tag(client, version, f"refused.{target}", {**record, "why": problem})
-        return Promotion(model, version.version, target, False, problem, previous)
+        return Promotion(model, str(version.version), target, False, problem, previous)
     if stages:
         move_stage(model, version.version, target)
     else:
         client.set_registered_model_alias(model, target, version.version)
     _tag(client, version, f"promoted.{target}", {**record, "previous_version": previous,
                                                    "stage_eval_run": version.tags[f"{VERDICT_PREFIX}run_id"]})  # fmt: skip
-    return Promotion(model, version.version, target, True, "its last stage evaluation passed", previous)
+    return Promotion(model, str(version.version), target, True, "its last stage evaluation passed", previous)
 
 
 def _current(client: MlflowClient, model: str, target: str, stages: bool) -> str:
