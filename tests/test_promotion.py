@@ -7,7 +7,12 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
-from neura_scholar.model_registry import RegistryError, register_onnx_variant, resolve_version, set_alias
+from neura_scholar.model_registry import (
+    RegistryError,
+    register_onnx_variant,
+    resolve_version,
+    set_alias,
+)
 from neura_scholar.promotion import GATE_METRIC, promote, verdict_tags
 
 NAME = "promo-encoder"

@@ -48,7 +48,8 @@ class ShardStoreDataset(AbstractDataset[ShardStore, ShardStore]):
     """Where embedding keeps finished shards between runs; loading gives the store itself
     (the node writes each shard through it as soon as it is done)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
         self._path = path
 
     def load(self) -> ShardStore:
@@ -72,7 +73,8 @@ class OptionalNpzDataset(
             (Not called ``filepath``, which Kedro would turn into the project directory when empty.)
     """
 
-    def __init__(self, location: str | None = None) -> None:
+    def __init__(self, location: str | None = None, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
         self._location = location or ""
 
     def load(self) -> dict[str, np.ndarray] | None:

@@ -42,7 +42,8 @@ class ArxivJsonLinesDataset(AbstractDataset[None, pd.DataFrame]):
             when false (full text is optional), it yields no records.
     """
 
-    def __init__(self, path: str, pattern: str, required: bool = True) -> None:
+    def __init__(self, path: str, pattern: str, required: bool = True, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
         self._path = Path(path)
         self._pattern = pattern
         self._required = required

@@ -25,7 +25,9 @@ class BeirSetsDataset(AbstractDataset[dict[str, BeirSet], dict[str, BeirSet]]):
         paths: str | list[str] | None = None,
         split: str = "test",
         exclude_identical_ids: bool = False,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
+        self.metadata = metadata
         if isinstance(paths, str):
             paths = [p for p in paths.split(os.pathsep) if p.strip()]
         self._paths = [str(p) for p in paths or []]

@@ -26,7 +26,8 @@ class ReferenceEncoderDataset(AbstractDataset[TorchEncoder, TorchEncoder]):
     """The checkpoint as the PyTorch reference encoder (eager attention by default: the graph
     the ONNX export and its optimiser work on)."""
 
-    def __init__(self, checkpoint: str, attn_implementation: str = "eager") -> None:
+    def __init__(self, checkpoint: str, attn_implementation: str = "eager", metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
         self._checkpoint = checkpoint
         self._attn = attn_implementation
 
@@ -49,7 +50,8 @@ class MlflowOnnxRegistryDataset(AbstractDataset[dict[str, Any], dict[str, Any]])
             e.g. ``{"candidate": "int8"}``.
     """
 
-    def __init__(self, model_name: str, aliases: dict[str, str] | None = None) -> None:
+    def __init__(self, model_name: str, aliases: dict[str, str] | None = None, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
         self._model_name = model_name
         self._aliases = aliases or {}
 
@@ -83,7 +85,8 @@ class RegistryModelDataset(AbstractDataset[dict[str, Any] | None, dict[str, Any]
     ``/<version>``), checked against its sha256 tag, as ``{"uri", "model", "tags"}``; ``None``
     when no URI is configured."""
 
-    def __init__(self, uri: str | None = None) -> None:
+    def __init__(self, uri: str | None = None, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
         self._uri = uri or None
 
     def load(self) -> dict[str, Any] | None:
@@ -110,7 +113,8 @@ class RegistryModelsDataset(AbstractDataset[dict[str, dict[str, Any]], dict[str,
             A file that does not match its sha256 tag is refused either way.
     """
 
-    def __init__(self, uris: dict[str, str] | None = None, missing_ok: bool = True) -> None:
+    def __init__(self, uris: dict[str, str] | None = None, missing_ok: bool = True, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
         self._uris = dict(uris or {})
         self._missing_ok = missing_ok
 

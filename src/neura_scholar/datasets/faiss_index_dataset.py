@@ -49,9 +49,10 @@ class FaissIndexDataset(ManifestDataset[ChunkIndex]):
     """
 
     def __init__(
-        self, filepath: str, dim: int, version: Version | None = None, blas_threshold: int | None = None
+        self, filepath: str, dim: int, version: Version | None = None, blas_threshold: int | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(filepath=filepath, version=version)
+        super().__init__(filepath=filepath, version=version, metadata=metadata)
         self._dim = dim
         self._blas_threshold = blas_threshold
 

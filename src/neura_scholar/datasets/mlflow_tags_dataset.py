@@ -27,6 +27,9 @@ def _active_run_id() -> str:
 class MlflowRunTagsDataset(AbstractDataset[dict[str, str], dict[str, str]]):
     """Sets ``{key: value}`` as tags of the active run; loads them back from it."""
 
+    def __init__(self, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
+
     def save(self, data: dict[str, str]) -> None:
         run_id, client = _active_run_id(), MlflowClient()
         for key, value in data.items():
@@ -44,7 +47,8 @@ class RegistryVersionTagsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]
     ``{run_id}`` in a value replaced by the active run's id (the run that holds the evidence).
     Loads ``{"model", "version", "tags"}`` as the registry holds them after the last save."""
 
-    def __init__(self) -> None:
+    def __init__(self, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
         self._last: tuple[str, str] | None = None
 
     def save(self, data: dict[str, Any]) -> None:

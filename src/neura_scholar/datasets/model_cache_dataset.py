@@ -49,7 +49,8 @@ class ModelCache:
 class ModelCacheDataset(AbstractDataset[ModelCache, ModelCache]):
     """Loads the :class:`ModelCache` at ``path`` (the node writes through it as work finishes)."""
 
-    def __init__(self, path: str, dim: int) -> None:
+    def __init__(self, path: str, dim: int, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
         self._path = path
         self._dim = dim
 

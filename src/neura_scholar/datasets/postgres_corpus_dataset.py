@@ -43,7 +43,9 @@ class PostgresCorpusDataset(AbstractDataset[None, pd.DataFrame]):
         required: bool = True,
         fetch_size: int = 2000,
         statement_timeout_ms: int = 60_000,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
+        self.metadata = metadata
         check_table(table)
         self._dsn = dsn
         self._table = table

@@ -14,7 +14,8 @@ class ProvenanceDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
     """Loads ``{"git_commit", "git_dirty", "evaluated_at"}`` for the repository at ``path``;
     outside a git checkout the commit is ``None`` (recorded as unknown, never invented)."""
 
-    def __init__(self, path: str = ".") -> None:
+    def __init__(self, path: str = ".", metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
         self._path = Path(path)
 
     def _git(self, *args: str) -> str | None:

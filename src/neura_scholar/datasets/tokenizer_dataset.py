@@ -17,7 +17,8 @@ from neura_scholar.checkpoints import load_tokenizer, resolve_checkpoint
 class TokenizerDataset(AbstractDataset[Tokenizer, Tokenizer]):
     """The fast tokenizer of ``checkpoint`` (a model package name or a local model directory)."""
 
-    def __init__(self, checkpoint: str) -> None:
+    def __init__(self, checkpoint: str, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
         self._checkpoint = checkpoint
 
     def load(self) -> Tokenizer:

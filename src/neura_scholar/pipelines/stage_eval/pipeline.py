@@ -71,5 +71,4 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
         namespace="stage_eval",
         inputs=_SHARED_INPUTS,
         parameters=_SHARED_PARAMS,
-        tags="stage_eval",
     )
