@@ -216,6 +216,8 @@ def mlflow_tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    # An earlier test's Kedro session leaves its experiment active (process state); start clean.
+    mlflow.set_experiment("Default")
     yield uri
     while mlflow.active_run():
         mlflow.end_run()
