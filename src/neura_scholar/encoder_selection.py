@@ -18,6 +18,18 @@ from neura_scholar.embedding_client import EmbeddingClient
 from neura_scholar.encoders import BatchLimits, Encoder, OnnxEncoder, OnnxRuntimeSettings
 
 
+class RayParams(BaseModel):
+    """``embedding.encoder.ray``: where the ``ray`` backend runs and with how much."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: str | None = None  # None: a local Ray instance; "auto" or ray://host:10001: a cluster
+    actors: int = Field(2, ge=1)
+    cpus_per_actor: float = Field(1.0, gt=0)
+    gpus_per_actor: float = Field(0.0, ge=0)
+    num_cpus: int | None = Field(None, ge=1)  # cores of a local instance (None: all)
+
+
 class EmbeddingParams(BaseModel):
     """``embedding.encoder`` in parameters_embedding.yml."""
 
@@ -29,6 +41,17 @@ class EmbeddingParams(BaseModel):
     shard_size: int = Field(1024, ge=1)
     max_batch_size: int = Field(64, ge=1)
     max_batch_tokens: int = Field(8192, ge=1)
+    # local: in this process; ray: shards on a Ray Data actor pool (ray_embedding.py)
+    backend: Literal["local", "ray"] = "local"
+    ray: RayParams = Field(default_factory=lambda: RayParams.model_validate({}))
+
+
+def onnx_model(models: dict[str, bytes], registry_model: dict[str, Any] | None, config: EmbeddingParams) -> tuple[bytes, str]:
+    """The ONNX bytes that embed and their source: the registry version when one is given, else
+    the model_export variant."""
+    if registry_model is not None:
+        return registry_model["model"], str(registry_model["uri"])
+    return models[config.variant], f"onnx:{config.variant}"
 
 
 def select_encoder(
@@ -42,8 +65,7 @@ def select_encoder(
     if config.service_url:
         client = EmbeddingClient(config.service_url, batch_size=config.max_batch_size)
         return client.embed, client.identity
-    source = registry_model["uri"] if registry_model is not None else f"onnx:{config.variant}"
-    model = registry_model["model"] if registry_model is not None else models[config.variant]
+    model, source = onnx_model(models, registry_model, config)
     limits = BatchLimits(config.max_batch_size, config.max_batch_tokens)
     encoder = OnnxEncoder(
         model, config.tokenizer_checkpoint, str(source), OnnxRuntimeSettings(**runtime), limits

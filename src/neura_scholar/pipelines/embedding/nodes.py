@@ -31,8 +31,13 @@ def embed_chunks(
 ) -> ChunkEmbeddings:  # fmt: skip
     """``chunk_embeddings``: every chunk, in ``chunk_id`` order, resuming finished shards."""
     config = EmbeddingParams(**params)
-    encode, identity = select_encoder({"fp32": fp32, "optimised": optimised, "int8": int8}, registry_model, config, runtime)
+    models = {"fp32": fp32, "optimised": optimised, "int8": int8}
     ordered = chunks.sort_values("chunk_id")
+    if config.backend == "ray":
+        from neura_scholar.ray_embedding import embed_on_ray  # Ray is imported on this path only
+
+        return embed_on_ray(ordered["text"].tolist(), ordered["chunk_id"].tolist(), models, registry_model, config, runtime, store)
+    encode, identity = select_encoder(models, registry_model, config, runtime)
     dim = int(np.asarray(encode(["dimension probe"])).shape[1])
     embeddings = embed_in_shards(
         ordered["text"].tolist(), ordered["chunk_id"].tolist(), encode, identity, dim, store, config.shard_size

