@@ -126,3 +126,27 @@ def test_a_failed_run_keeps_its_shards_and_the_rerun_embeds_only_the_missing(
     assert store.done(job) == 5 and result.chunk_ids.tolist() == ids and len(set(result.chunk_ids)) == 300
     reference = _spec(exported_models).build(1)
     np.testing.assert_allclose(result.vectors[-44:], reference(texts[-44:]), atol=1e-5)
+
+
+def test_the_ivf_index_built_in_ray_tasks_and_merged_on_disk(local_ray: None, small_embeddings: Any, tmp_path: Path) -> None:
+    """The indexing node with conf/ray's build settings: shards added as Ray tasks, merged on
+    disk; the same neighbours as the same IVF held in memory."""
+    from kedro.config import OmegaConfigLoader
+
+    from neura_scholar.indexing import build_index
+    from neura_scholar.pipelines.indexing.nodes import build_chunk_index
+    from neura_scholar.settings import CONFIG_LOADER_ARGS
+    from neura_scholar.sharded_index import on_disk_lists
+    from tests.conftest import PROJECT_DIR
+
+    params = OmegaConfigLoader(str(PROJECT_DIR / "conf"), env="ray", **CONFIG_LOADER_ARGS)["parameters"]  # type: ignore[arg-type]
+    indexing = {**params["indexing"], "factory": "IVF16,Flat", "search_params": {"nprobe": 4}, "train_size": 500}
+    indexing["build"] = {**indexing["build"], "shard_size": 300, "workdir": str(tmp_path / "build")}
+    assert params["embedding"]["encoder"]["backend"] == "ray" and indexing["build"]["backend"] == "ray"
+    merged = build_chunk_index(small_embeddings, indexing, params["embedding"]["encoder"]["ray"])
+    assert on_disk_lists(merged.index) is not None
+    assert len(list((tmp_path / "build/shards").glob("*.index"))) == -(-len(small_embeddings.vectors) // 300)
+    in_memory = build_index(small_embeddings.vectors, small_embeddings.chunk_ids, "IVF16,Flat", {"nprobe": 4}, 500,
+                            indexing["seed"], "enc")  # fmt: skip
+    queries = small_embeddings.vectors[::11]
+    assert merged.search(queries, 10)[1] == in_memory.search(queries, 10)[1]

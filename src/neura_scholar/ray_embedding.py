@@ -1,5 +1,6 @@
 """Embedding on Ray Data: the shards a run still lacks, embedded by a pool of actors that each
-load the ONNX model once, on a local Ray instance or any cluster by address.
+load the ONNX model once, on a local Ray instance or any cluster by address. Also the Ray
+runner for IVF index shards (:func:`add_shards_on_ray`).
 
 Only the ``ray`` backend imports this module (and Ray); the local path never does. Shards are
 the same as the local path's (:class:`~neura_scholar.embeddings.ShardStore`, keyed by encoder
@@ -141,3 +142,20 @@ def embed_on_ray(
     resources = RayResources(**config.ray.model_dump())
     embeddings, _ = embed_with_ray(texts, chunk_ids, make_encoder, onnx_identity(source, model), dim, store, config.shard_size, resources)
     return embeddings
+
+
+def add_shards_on_ray(resources: RayResources) -> Callable[[bytes, list[tuple[int, int, int]], np.ndarray], list[tuple[int, bytes]]]:
+    """A shard runner for :func:`~neura_scholar.sharded_index.build_ivf_on_disk`: each shard
+    added to a copy of the trained index in a Ray task (retried if its worker dies)."""
+    from neura_scholar.sharded_index import add_shard
+
+    def run(trained: bytes, shards: list[tuple[int, int, int]], vectors: np.ndarray) -> list[tuple[int, bytes]]:
+        if not shards:
+            return []
+        connect(resources)
+        task = ray.remote(num_cpus=resources.cpus_per_actor, max_retries=3)(add_shard)
+        trained_ref = ray.put(trained)
+        futures = {task.remote(trained_ref, vectors[start:stop], start): shard for shard, start, stop in shards}
+        return [(futures[ref], ray.get(ref)) for ref in futures]
+
+    return run

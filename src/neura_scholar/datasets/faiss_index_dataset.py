@@ -6,12 +6,18 @@ system wrote it), and the manifest, written last: sha256 and size of the index, 
 id map, ``ntotal``, ``dim``, factory string, search knobs and encoder. Loading checks all of
 them before FAISS reads a byte (FAISS itself accepts many bit flips), and checks that ``ntotal``
 equals the id map's length and ``dim`` the configured dimension.
+
+An IVF index merged on disk (:mod:`neura_scholar.sharded_index`) keeps its inverted lists in a
+``.ivfdata`` file beside the index (copied there atomically on save); the manifest then also
+records its sha256 and size, and loading verifies it and memory-maps it (never read into RAM).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -32,6 +38,26 @@ from neura_scholar.indexing import (
     deserialise_index,
     serialise_index,
 )
+from neura_scholar.sharded_index import on_disk_lists
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _place_ivfdata(lists: faiss.OnDiskInvertedLists, target: Path) -> dict[str, Any]:
+    """Copy the on-disk lists' file to ``target`` (atomically) and point the lists at it."""
+    source = Path(lists.filename)
+    if source.resolve() != target.resolve():
+        partial = target.with_name(target.name + ".partial")
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+        lists.filename = str(target)
+    return {"ivfdata": target.name, "ivfdata_sha256": _file_sha256(target), "ivfdata_size": target.stat().st_size}
 
 
 def ids_path(index_path: str | PurePosixPath) -> Path:
@@ -63,10 +89,13 @@ class FaissIndexDataset(ManifestDataset[ChunkIndex]):
         id_lines = "".join(json.dumps({"position": i, "chunk_id": c}) + "\n" for i, c in enumerate(data.chunk_ids.tolist()))
         id_bytes = id_lines.encode()
         write_atomic(ids_path(path), id_bytes)
+        lists = on_disk_lists(data.index)
+        on_disk = _place_ivfdata(lists, Path(str(path)).with_suffix(".ivfdata")) if lists is not None else {}
         write_with_manifest(
             path, serialise_index(data.index), ntotal=int(data.index.ntotal), dim=data.dim,
             ids_sha256=hashlib.sha256(id_bytes).hexdigest(), factory=data.factory,
             search_params=data.search_params, encoder=data.encoder, blas_threshold=self._blas_threshold,
+            **on_disk,
         )  # fmt: skip
         self._invalidate_cache()
 
@@ -84,7 +113,7 @@ class FaissIndexDataset(ManifestDataset[ChunkIndex]):
             raise ManifestError(f"{ids_path(path)}: positions are not 0..{len(rows) - 1} in order")
         if manifest["dim"] != self._dim:
             raise ManifestError(f"{path}: index dimension {manifest['dim']} differs from the encoder's {self._dim}")
-        index = deserialise_index(payload)
+        index = self._read_index(Path(str(path)), payload, manifest)
         if index.ntotal != manifest["ntotal"] or index.ntotal != len(rows) or index.d != manifest["dim"]:
             raise ManifestError(
                 f"{path}: index holds {index.ntotal} vectors of dim {index.d}; manifest says "
@@ -95,6 +124,18 @@ class FaissIndexDataset(ManifestDataset[ChunkIndex]):
             faiss.cvar.distance_compute_blas_threshold = int(manifest["blas_threshold"])
         chunk_ids = np.asarray([row["chunk_id"] for row in rows], dtype=str)
         return ChunkIndex(index, chunk_ids, manifest["factory"], manifest["search_params"], manifest["encoder"])
+
+    @staticmethod
+    def _read_index(path: Path, payload: bytes, manifest: dict[str, Any]) -> faiss.Index:
+        if "ivfdata" not in manifest:
+            return deserialise_index(payload)
+        ivfdata = path.with_name(manifest["ivfdata"])
+        if not ivfdata.is_file():
+            raise ManifestError(f"{path}: its inverted lists {ivfdata.name} are missing")
+        if ivfdata.stat().st_size != manifest["ivfdata_size"] or _file_sha256(ivfdata) != manifest["ivfdata_sha256"]:
+            raise ManifestError(f"{ivfdata} differs from the manifest's size or sha256: corrupt inverted lists; refusing it")
+        # The lists file is found beside the index, wherever the directory has moved; mmap'd.
+        return faiss.read_index(str(path), faiss.IO_FLAG_ONDISK_SAME_DIR)
 
     def _serialise(self, data: ChunkIndex) -> bytes:
         return serialise_index(data.index)

@@ -12,7 +12,12 @@ from neura_scholar.pipelines.indexing import nodes
 def create_pipeline(**kwargs: Any) -> Pipeline:
     return Pipeline(
         [
-            Node(nodes.build_chunk_index, ["chunk_embeddings", "params:indexing"], "chunk_index", name="build_chunk_index"),
+            Node(
+                nodes.build_chunk_index,
+                ["chunk_embeddings", "params:indexing", "params:embedding.encoder.ray"],
+                "chunk_index",
+                name="build_chunk_index",
+            ),
             Node(
                 nodes.measure_index_recall,
                 ["chunk_index", "chunk_embeddings", "params:indexing"],
