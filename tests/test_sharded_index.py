@@ -5,6 +5,7 @@ and a corrupt or missing lists file is refused; a rerun reuses finished shards."
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def test_a_rerun_adds_only_the_shards_not_finished(small_embeddings: Any, tmp_pa
     (tmp_path / "shards/shard_000002.index.manifest.json").unlink()  # never finished
     added: list[int] = []
 
-    def counting(trained: bytes, shards: list[tuple[int, int, int]], data: np.ndarray) -> list[tuple[int, bytes]]:
+    def counting(trained: bytes, shards: list[tuple[int, int, int]], data: np.ndarray) -> Iterator[tuple[int, bytes]]:
         added.extend(s for s, _, _ in shards)
         return add_shards_locally(trained, shards, data)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ import ray
 from neura_scholar.embeddings import ChunkEmbeddings, ShardStore
 from neura_scholar.encoder_selection import EmbeddingParams, onnx_identity, onnx_model
 from neura_scholar.encoders import BatchLimits, OnnxEncoder, OnnxRuntimeSettings
+from neura_scholar.sharded_index import ShardRunner, add_shard
 
 logger = logging.getLogger(__name__)
 
@@ -144,18 +145,23 @@ def embed_on_ray(
     return embeddings
 
 
-def add_shards_on_ray(resources: RayResources) -> Callable[[bytes, list[tuple[int, int, int]], np.ndarray], list[tuple[int, bytes]]]:
+def add_shards_on_ray(resources: RayResources) -> ShardRunner:
     """A shard runner for :func:`~neura_scholar.sharded_index.build_ivf_on_disk`: each shard
-    added to a copy of the trained index in a Ray task (retried if its worker dies)."""
-    from neura_scholar.sharded_index import add_shard
+    added to a copy of the trained index in a Ray task (retried if its worker dies), handed back
+    as it finishes, at most ``2 x actors`` in flight."""
 
-    def run(trained: bytes, shards: list[tuple[int, int, int]], vectors: np.ndarray) -> list[tuple[int, bytes]]:
+    def run(trained: bytes, shards: list[tuple[int, int, int]], vectors: np.ndarray) -> Iterator[tuple[int, bytes]]:
         if not shards:
-            return []
+            return
         connect(resources)
         task = ray.remote(num_cpus=resources.cpus_per_actor, max_retries=3)(add_shard)
-        trained_ref = ray.put(trained)
-        futures = {task.remote(trained_ref, vectors[start:stop], start): shard for shard, start, stop in shards}
-        return [(futures[ref], ray.get(ref)) for ref in futures]
+        trained_ref, todo = ray.put(trained), list(shards)
+        running: dict[Any, int] = {}
+        while todo or running:
+            while todo and len(running) < 2 * resources.actors:
+                shard, start, stop = todo.pop(0)
+                running[task.remote(trained_ref, vectors[start:stop], start)] = shard
+            (done,), _ = ray.wait(list(running), num_returns=1)
+            yield running.pop(done), ray.get(done)
 
     return run

@@ -12,7 +12,7 @@ inverted lists to shard: they stay single-machine (:func:`build_index`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,11 +82,14 @@ def _done(path: Path, rows: int) -> bool:
     return bool(manifest.get("ntotal") == rows)
 
 
-ShardRunner = Callable[[bytes, list[tuple[int, int, int]], np.ndarray], list[tuple[int, bytes]]]
+# (trained index, [(shard, start, stop)], vectors) -> (shard, shard index bytes) as each finishes
+ShardRunner = Callable[[bytes, list[tuple[int, int, int]], np.ndarray], Iterator[tuple[int, bytes]]]
 
 
-def add_shards_locally(trained: bytes, shards: list[tuple[int, int, int]], vectors: np.ndarray) -> list[tuple[int, bytes]]:
-    return [(shard, add_shard(trained, vectors[start:stop], start)) for shard, start, stop in shards]
+def add_shards_locally(trained: bytes, shards: list[tuple[int, int, int]], vectors: np.ndarray) -> Iterator[tuple[int, bytes]]:
+    """Each shard in turn: one shard's index in memory at a time."""
+    for shard, start, stop in shards:
+        yield shard, add_shard(trained, vectors[start:stop], start)
 
 
 def build_ivf_on_disk(

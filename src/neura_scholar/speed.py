@@ -7,9 +7,11 @@ the repeats), and comparisons are ratios measured side by side in one run.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -71,38 +73,60 @@ def measure_throughput(
     }
 
 
+def _anon_mb() -> float:
+    """Anonymous resident memory (RssAnon): the heap, without file pages mapped in (an mmap'd
+    index's pages count in RSS but are page cache the kernel can drop). NaN off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return float(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return math.nan
+
+
 class PeakMemory:
     """Peak resident memory of this process while the block runs, sampled every ``interval_s``;
-    ``peak_mb`` is the peak, ``delta_mb`` the rise over the memory at entry."""
+    ``peak_mb`` is the peak, ``delta_mb`` the rise over the memory at entry; ``delta_anon_mb``
+    the same for anonymous memory only (file pages mapped in left out)."""
 
     def __init__(self, interval_s: float = 0.005) -> None:
         self.interval_s = interval_s
         self.process = psutil.Process()
-        self.start_mb = self.peak_mb = 0.0
+        self.start_mb = self.peak_mb = self.start_anon_mb = self.peak_anon_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _rss_mb(self) -> float:
         return float(self.process.memory_info().rss) / 2**20
 
+    def _update(self) -> None:
+        self.peak_mb = max(self.peak_mb, self._rss_mb())
+        self.peak_anon_mb = max(self.peak_anon_mb, _anon_mb())
+
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, self._rss_mb())
+            self._update()
             self._stop.wait(self.interval_s)
 
     def __enter__(self) -> PeakMemory:
         self.start_mb = self.peak_mb = self._rss_mb()
+        self.start_anon_mb = self.peak_anon_mb = _anon_mb()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak_mb = max(self.peak_mb, self._rss_mb())
+        self._update()
 
     @property
     def delta_mb(self) -> float:
         return self.peak_mb - self.start_mb
+
+    @property
+    def delta_anon_mb(self) -> float:
+        return self.peak_anon_mb - self.start_anon_mb
 
 
 def matmul_gflops(size: int = 1024, repeats: int = 7) -> dict[str, float]:
