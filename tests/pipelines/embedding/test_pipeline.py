@@ -46,6 +46,7 @@ def _catalog(
             "index_metrics": KeptMemoryDataset(),
             "params:encoder_runtime": MemoryDataset(params["encoder_runtime"]),
             "params:embedding.encoder": MemoryDataset(embedding["encoder"]),
+            "params:embedding.encoder.ray": MemoryDataset(embedding["encoder"]["ray"]),
             "params:embedding.drift_reference": MemoryDataset(embedding["drift_reference"]),
             "params:indexing": MemoryDataset({**params["indexing"], "recall_probe_queries": 50}),
         }
