@@ -150,3 +150,24 @@ def test_the_ivf_index_built_in_ray_tasks_and_merged_on_disk(local_ray: None, sm
                             indexing["seed"], "enc")  # fmt: skip
     queries = small_embeddings.vectors[::11]
     assert merged.search(queries, 10)[1] == in_memory.search(queries, 10)[1]
+
+
+def test_the_stage_evaluation_embeds_on_ray_into_its_model_cache(
+    local_ray: None, chunks: Any, exported_models: dict[str, bytes], tmp_path: Path
+) -> None:
+    """stage_eval under conf/ray: the candidate's shards made on Ray are the ones the local
+    path would make (a local rerun over the same cache reuses all of them and the index)."""
+    from neura_scholar.datasets.model_cache_dataset import ModelCache
+    from neura_scholar.pipelines.stage_eval.nodes import embed_and_index_candidate
+
+    candidate = {"uri": "models:/enc@staging", "model": exported_models["int8"],
+                 "tags": {"registered_model": "enc", "model_version": "3"}}  # fmt: skip
+    index_params = {"factory": "Flat", "seed": 1}
+    cache = ModelCache(tmp_path, 384)
+    on_ray, _, first = embed_and_index_candidate(chunks, candidate, cache, {**PARAMS, "backend": "ray"}, RUNTIME, index_params)
+    assert (first["shards"], first["shards_reused"], first["index_reused"]) == (5, 0, False)
+    local, index, again = embed_and_index_candidate(chunks, candidate, cache, PARAMS, RUNTIME, index_params)
+    assert (again["shards_reused"], again["index_reused"]) == (5, True)
+    assert on_ray.encoder == local.encoder == index.encoder and on_ray.encoder.startswith("models:/enc sha256:")
+    fresh, _, _ = embed_and_index_candidate(chunks, candidate, ModelCache(tmp_path / "local", 384), PARAMS, RUNTIME, index_params)
+    np.testing.assert_allclose(on_ray.vectors, fresh.vectors, atol=1e-5)

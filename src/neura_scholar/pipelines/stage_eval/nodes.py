@@ -60,14 +60,20 @@ def embed_and_index_candidate(
 ) -> tuple[ChunkEmbeddings, ChunkIndex, dict[str, Any]]:  # fmt: skip
     """The corpus embedded and indexed with the candidate, reusing what the cache holds for
     these bytes (shards and index), and a report of what was reused."""
-    config, index_config = EmbeddingParams(**encoder_params), IndexParams(**index_params)
-    encode, identity = select_encoder({}, _as_registry_model(candidate), config.model_copy(update={"service_url": None}), runtime)
+    config = EmbeddingParams(**encoder_params).model_copy(update={"service_url": None})
+    index_config, registry_model = IndexParams(**index_params), _as_registry_model(candidate)
+    encode, identity = select_encoder({}, registry_model, config, runtime)
     ordered = chunks.sort_values("chunk_id")
-    ids = ordered["chunk_id"].tolist()
+    texts, ids = ordered["text"].tolist(), ordered["chunk_id"].tolist()
     job = ShardStore.job_key(identity, ids, config.shard_size)
     shards_before = cache.shards.done(job)
-    dim = int(np.asarray(encode(["dimension probe"])).shape[1])
-    embeddings = embed_in_shards(ordered["text"].tolist(), ids, encode, identity, dim, cache.shards, config.shard_size)
+    if config.backend == "ray":
+        from neura_scholar.ray_embedding import embed_on_ray  # Ray is imported on this path only
+
+        embeddings = embed_on_ray(texts, ids, {}, registry_model, config, runtime, cache.shards)
+    else:
+        dim = int(np.asarray(encode(["dimension probe"])).shape[1])
+        embeddings = embed_in_shards(texts, ids, encode, identity, dim, cache.shards, config.shard_size)
     key = ModelCache.index_key(job, index_config.model_dump(exclude={"recall_probe_queries", "recall_k"}))
     cached = cache.index(key)
     index = cached
