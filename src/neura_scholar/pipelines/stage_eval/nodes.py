@@ -4,7 +4,6 @@ baseline's space, and the verdict written back to the registry before the gate i
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any
 
@@ -17,6 +16,7 @@ from neura_scholar.encoder_selection import (
     EmbeddingParams,
     EvalEncoder,
     evaluation_encoders,
+    onnx_identity,
     select_encoder,
 )
 from neura_scholar.encoders import Encoder
@@ -43,7 +43,7 @@ def describe_candidate(candidate: dict[str, Any]) -> tuple[dict[str, Any], dict[
     tags = candidate["tags"]
     report = {
         "uri": candidate["uri"], "registered_model": tags["registered_model"], "version": tags["model_version"],
-        "variant": tags.get("variant", ""), "sha256": hashlib.sha256(candidate["model"]).hexdigest(),
+        "variant": tags.get("variant", ""), "sha256": tags["sha256"],  # the loader checked the bytes against it
         "size_mb": round(len(candidate["model"]) / 2**20, 3), "source_run_id": tags.get("source_run_id", ""),
     }  # fmt: skip
     run_tags = {"neura_scholar.stage_eval.candidate": f"{report['registered_model']}/{report['version']}",
@@ -62,7 +62,7 @@ def embed_and_index_candidate(
     these bytes (shards and index), and a report of what was reused."""
     config = EmbeddingParams(**encoder_params).model_copy(update={"service_url": None})
     index_config, registry_model = IndexParams(**index_params), _as_registry_model(candidate)
-    encode, identity = select_encoder({}, registry_model, config, runtime)
+    identity = onnx_identity(registry_model["uri"], registry_model["model"])  # as select_encoder names it
     ordered = chunks.sort_values("chunk_id")
     texts, ids = ordered["text"].tolist(), ordered["chunk_id"].tolist()
     job = ShardStore.job_key(identity, ids, config.shard_size)
@@ -72,18 +72,19 @@ def embed_and_index_candidate(
 
         embeddings = embed_on_ray(texts, ids, {}, registry_model, config, runtime, cache.shards)
     else:
+        encode, _ = select_encoder({}, registry_model, config, runtime)
         dim = int(np.asarray(encode(["dimension probe"])).shape[1])
         embeddings = embed_in_shards(texts, ids, encode, identity, dim, cache.shards, config.shard_size)
     key = ModelCache.index_key(job, index_config.model_dump(exclude={"recall_probe_queries", "recall_k"}))
-    cached = cache.index(key)
-    index = cached
+    index = cache.index(key)
+    index_reused = index is not None
     if index is None:
         index = build_index(embeddings.vectors, embeddings.chunk_ids, index_config.factory, index_config.search_params,
                             index_config.train_size, index_config.seed, identity)  # fmt: skip
         cache.save_index(key, index)
     report = {"encoder": identity, "embedding_job": job, "index_key": key, "chunks": len(ids),
               "data_version": data_version(ordered), "shards_reused": shards_before,
-              "shards": -(-len(ids) // config.shard_size), "index_reused": cached is not None}  # fmt: skip
+              "shards": -(-len(ids) // config.shard_size), "index_reused": index_reused}  # fmt: skip
     logger.info("candidate embeddings: %d of %d shards reused; index %s", shards_before, report["shards"], key)
     return embeddings, index, report
 
