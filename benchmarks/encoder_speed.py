@@ -46,7 +46,7 @@ def main() -> int:
         reference = catalog.load("reference_encoder")
         models = [catalog.load(name) for name in ("encoder_fp32", "encoder_optimised", "encoder_int8")]
         probe = select_probe_texts(
-            catalog.load("paper_chunks"), catalog.load("heldout"),
+            catalog.load("paper_chunks@pandas"), catalog.load("heldout"),
             {**params["model_export"]["parity"], "queries": args.latency_queries},
         )  # fmt: skip
     speed_params = {

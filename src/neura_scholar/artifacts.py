@@ -110,3 +110,33 @@ def read_verified(path: str | os.PathLike[str]) -> tuple[bytes, dict[str, Any]]:
             f"{manifest['sha256'][:12]}...: the file is corrupt; refusing it"
         )
     return data, manifest
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 of a file, read in blocks (never whole into memory)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Check ``path`` against its manifest without reading it into memory (for files that are
+    read later in pieces, e.g. by other processes); returns the manifest.
+
+    Raises:
+        ManifestError: as :func:`read_verified`.
+    """
+    manifest = read_manifest(path)
+    if not Path(path).is_file():
+        raise ManifestError(f"{path} is missing although its manifest exists")
+    size = Path(path).stat().st_size
+    if size != manifest["size"]:
+        raise ManifestError(f"{path} is {size} bytes but its manifest says {manifest['size']}: truncated or overwritten; refusing it")
+    digest = file_sha256(path)
+    if digest != manifest["sha256"]:
+        raise ManifestError(
+            f"{path} sha256 {digest[:12]}... differs from its manifest's {manifest['sha256'][:12]}...: the file is corrupt; refusing it"
+        )
+    return manifest

@@ -40,6 +40,10 @@ class ChunkEmbeddings:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
+    def in_chunk_id_order(self) -> ChunkEmbeddings:
+        order = np.argsort(self.chunk_ids, kind="stable")
+        return ChunkEmbeddings(self.vectors[order], self.chunk_ids[order], self.encoder)
+
 
 def array_bytes(**arrays: np.ndarray) -> bytes:
     """An ``.npz`` of plain arrays (object arrays refused, so loading never needs pickle)."""
@@ -93,6 +97,19 @@ class ShardStore:
         return len(list((self.root / job).glob("shard_*.npy.manifest.json")))
 
 
+def plan_shards(chunk_ids: Sequence[str], encoder: str, shard_size: int) -> tuple[str, list[tuple[int, int, int]]]:
+    """The job key and ``(shard, start, stop)`` row ranges for embedding ``chunk_ids`` (in the
+    order given: a chunk file's row order) in shards of ``shard_size``."""
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be positive, got {shard_size}")
+    unique, counts = np.unique(np.asarray(chunk_ids, dtype=str), return_counts=True)
+    if len(unique) and counts.max() > 1:
+        raise ValueError(f"chunk id {str(unique[counts.argmax()])!r} occurs more than once; every chunk needs its own id")
+    n = len(chunk_ids)
+    bounds = [(shard, start, min(start + shard_size, n)) for shard, start in enumerate(range(0, n, shard_size))]
+    return ShardStore.job_key(encoder, chunk_ids, shard_size), bounds
+
+
 def embed_in_shards(
     texts: Sequence[str],
     chunk_ids: Sequence[str],
@@ -108,16 +125,13 @@ def embed_in_shards(
         encode: texts -> float32 [n, dim] L2-normalised vectors.
         encoder: the encoder's identity; part of the key that decides which shards are reused.
     """
-    if shard_size < 1:
-        raise ValueError(f"shard_size must be positive, got {shard_size}")
     if len(texts) != len(chunk_ids):
         raise ValueError(f"{len(texts)} texts but {len(chunk_ids)} chunk ids")
-    job = ShardStore.job_key(encoder, chunk_ids, shard_size)
+    job, bounds = plan_shards(chunk_ids, encoder, shard_size)
     vectors = np.empty((len(texts), dim), dtype=np.float32)
     reused = 0
     with tqdm(total=len(texts), desc="embedding", unit="chunk", unit_scale=True, disable=None) as progress:
-        for shard, start in enumerate(range(0, len(texts), shard_size)):
-            stop = min(start + shard_size, len(texts))
+        for shard, start, stop in bounds:
             done = store.load(job, shard, stop - start, dim)
             if done is None:
                 done = encode(texts[start:stop])

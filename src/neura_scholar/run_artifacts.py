@@ -51,7 +51,7 @@ def load_run_artifacts(project_dir: Path, env: str | None = None) -> RunArtifact
         config = params["embedding"]["encoder"]
         registered = catalog.load("registry_encoder")
         model = registered["model"] if registered else catalog.load(f"encoder_{config['variant']}")
-        papers, chunks = catalog.load("papers"), catalog.load("paper_chunks")
+        papers, chunks = catalog.load("papers"), catalog.load("paper_chunks@pandas")
     finally:
         session.close()
     source = registered["uri"] if registered else f"onnx:{config['variant']}"

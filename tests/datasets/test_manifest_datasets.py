@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from kedro.io import DatasetError, Version
 
-from neura_scholar.datasets import JsonLinesDataset, ReportDataset, TableDataset
+from neura_scholar.datasets import JsonLinesDataset, ReportDataset, TableDataset, TableFileDataset
 from neura_scholar.datasets.manifest import manifest_path
 
 FRAME = pd.DataFrame(
@@ -97,3 +98,37 @@ def test_a_failed_write_leaves_no_file_behind(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="saves a pandas DataFrame"):
         dataset.save({"not": "a frame"})  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_file_is_verified_and_read_in_parts(tmp_path: Path) -> None:
+    """The ``@files`` side of a transcoded table: the same file as TableDataset writes, loaded
+    as a verified handle that reads columns or batches on demand."""
+    frame = pd.DataFrame({"chunk_id": [f"p#{i}" for i in range(10)], "text": [f"text {i}" for i in range(10)]})
+    TableDataset(str(tmp_path / "t.parquet")).save(frame)
+    table = TableFileDataset(str(tmp_path / "t.parquet")).load()
+    assert (table.rows, table.columns) == (10, ("chunk_id", "text"))
+    assert table.sha256 == json.loads(manifest_path(tmp_path / "t.parquet").read_text())["sha256"]
+    assert table.read(["chunk_id"])["chunk_id"].tolist() == frame["chunk_id"].tolist()
+    assert [len(b) for b in table.iter_batches(["text"], batch_rows=4)] == [4, 4, 2]
+    with pytest.raises(KeyError, match="has no column 'n_tokens'; it has \\['chunk_id', 'text'\\]"):
+        table.read(["chunk_id", "n_tokens"])
+    data = (tmp_path / "t.parquet").read_bytes()
+    (tmp_path / "t.parquet").write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    with pytest.raises(DatasetError, match="differs from its manifest's .*the file is corrupt; refusing it"):
+        TableFileDataset(str(tmp_path / "t.parquet")).load()
+    (tmp_path / "t.parquet").write_bytes(data[:-5])
+    with pytest.raises(DatasetError, match="bytes but its manifest says .*truncated"):
+        TableFileDataset(str(tmp_path / "t.parquet")).load()
+
+
+def test_a_table_file_reads_a_range_of_rows_across_row_groups(tmp_path: Path) -> None:
+    """Rows 8,000-8,400 straddle the first two row groups of 8,192 rows (a Ray worker's shard)."""
+    frame = pd.DataFrame({"chunk_id": [f"p#{i}" for i in range(20_000)], "n": range(20_000)})
+    TableDataset(str(tmp_path / "t.parquet")).save(frame)
+    table = TableFileDataset(str(tmp_path / "t.parquet")).load()
+    assert pq.ParquetFile(table.path).num_row_groups == 3
+    rows = table.read_rows(8_000, 8_400, ["n", "chunk_id"])
+    assert rows["n"].tolist() == list(range(8_000, 8_400)) and rows["chunk_id"].iloc[0] == "p#8000"
+    assert table.read_rows(19_990, 20_000, ["n"])["n"].tolist() == list(range(19_990, 20_000))
+    with pytest.raises(IndexError, match="rows 19990:20001 are outside .* \\(20000 rows\\)"):
+        table.read_rows(19_990, 20_001, ["n"])

@@ -26,7 +26,12 @@ from neura_scholar.datasets.onnx_model_dataset import OnnxModelDataset
 from neura_scholar.datasets.postgres_corpus_dataset import PostgresCorpusDataset
 from neura_scholar.datasets.provenance_dataset import ProvenanceDataset
 from neura_scholar.datasets.report_dataset import ReportDataset, ReportFileDataset
-from neura_scholar.datasets.table_dataset import OptionalTableDataset, TableDataset
+from neura_scholar.datasets.table_dataset import (
+    OptionalTableDataset,
+    TableDataset,
+    TableFile,
+    TableFileDataset,
+)
 from neura_scholar.datasets.tokenizer_dataset import TokenizerDataset
 
 __all__ = [
@@ -55,5 +60,7 @@ __all__ = [
     "ReportFileDataset",
     "ShardStoreDataset",
     "TableDataset",
+    "TableFile",
+    "TableFileDataset",
     "TokenizerDataset",
 ]

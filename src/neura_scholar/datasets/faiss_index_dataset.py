@@ -25,6 +25,7 @@ import faiss
 import numpy as np
 from kedro.io import Version
 
+from neura_scholar.artifacts import file_sha256
 from neura_scholar.datasets.manifest import (
     ManifestDataset,
     ManifestError,
@@ -41,14 +42,6 @@ from neura_scholar.indexing import (
 from neura_scholar.sharded_index import on_disk_lists
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 24), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _place_ivfdata(lists: faiss.OnDiskInvertedLists, target: Path) -> dict[str, Any]:
     """Copy the on-disk lists' file to ``target`` (atomically) and point the lists at it."""
     source = Path(lists.filename)
@@ -57,7 +50,7 @@ def _place_ivfdata(lists: faiss.OnDiskInvertedLists, target: Path) -> dict[str, 
         shutil.copyfile(source, partial)
         os.replace(partial, target)
         lists.filename = str(target)
-    return {"ivfdata": target.name, "ivfdata_sha256": _file_sha256(target), "ivfdata_size": target.stat().st_size}
+    return {"ivfdata": target.name, "ivfdata_sha256": file_sha256(target), "ivfdata_size": target.stat().st_size}
 
 
 def ids_path(index_path: str | PurePosixPath) -> Path:
@@ -132,7 +125,7 @@ class FaissIndexDataset(ManifestDataset[ChunkIndex]):
         ivfdata = path.with_name(manifest["ivfdata"])
         if not ivfdata.is_file():
             raise ManifestError(f"{path}: its inverted lists {ivfdata.name} are missing")
-        if ivfdata.stat().st_size != manifest["ivfdata_size"] or _file_sha256(ivfdata) != manifest["ivfdata_sha256"]:
+        if ivfdata.stat().st_size != manifest["ivfdata_size"] or file_sha256(ivfdata) != manifest["ivfdata_sha256"]:
             raise ManifestError(f"{ivfdata} differs from the manifest's size or sha256: corrupt inverted lists; refusing it")
         # The lists file is found beside the index, wherever the directory has moved; mmap'd.
         return faiss.read_index(str(path), faiss.IO_FLAG_ONDISK_SAME_DIR)

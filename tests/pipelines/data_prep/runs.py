@@ -13,7 +13,7 @@ from neura_scholar.datasets.arxiv_jsonl_dataset import ArxivJsonLinesDataset
 from neura_scholar.pipelines.data_prep import create_pipeline
 
 OUTPUTS = [
-    "papers", "paper_sections", "paper_chunks", "heldout", "slices", "perturbations", "failures",
+    "papers", "paper_sections", "paper_chunks@pandas", "heldout", "slices", "perturbations", "failures",
     "data_prep_summary", "data_prep_metrics",
 ]  # fmt: skip
 
@@ -28,7 +28,8 @@ class KeptMemoryDataset(MemoryDataset):
 def run_data_prep(
     raw_papers: AbstractDataset, raw_fulltext: AbstractDataset, tokenizer: Tokenizer, params: dict[str, Any]
 ) -> dict[str, Any]:
-    """Run the pipeline with in-memory outputs; returns every output by name."""
+    """Run the pipeline with in-memory outputs; returns every output by name (the chunk table
+    as ``paper_chunks``, without its transcoding suffix)."""
     datasets: dict[str, AbstractDataset] = {
         "raw_papers": raw_papers,
         "raw_fulltext": raw_fulltext,
@@ -38,7 +39,7 @@ def run_data_prep(
     }
     catalog = DataCatalog(datasets)
     SequentialRunner().run(create_pipeline(), catalog)
-    return {name: catalog.load(name) for name in OUTPUTS}
+    return {name.removesuffix("@pandas"): catalog.load(name) for name in OUTPUTS}
 
 
 def file_datasets(corpus_dir: Path) -> tuple[ArxivJsonLinesDataset, ArxivJsonLinesDataset]:

@@ -19,6 +19,7 @@ from neura_scholar.datasets import (
     NpzDataset,
     RegistryModelDataset,
     ShardStoreDataset,
+    TableFileDataset,
 )
 from neura_scholar.embeddings import ShardStore
 from neura_scholar.pipelines.embedding import create_pipeline as embedding_pipeline
@@ -32,9 +33,12 @@ def _catalog(
     embedding = copy.deepcopy(params["embedding"])
     embedding["encoder"]["shard_size"] = 256
     embedding["drift_reference"].update(chunks=100, queries=20)
+    chunk_file = TableFileDataset(str(tmp_path / "paper_chunks.parquet"))
+    chunk_file.save(outputs["paper_chunks"])  # as data_prep writes it
     return DataCatalog(
         {
-            "paper_chunks": MemoryDataset(outputs["paper_chunks"]),
+            "paper_chunks@pandas": MemoryDataset(outputs["paper_chunks"]),
+            "paper_chunks@files": chunk_file,
             "heldout": MemoryDataset(outputs["heldout"]),
             **{f"encoder_{name}": MemoryDataset(model) for name, model in models.items()},
             "registry_encoder": RegistryModelDataset(registry_uri),
@@ -84,7 +88,8 @@ def test_embedding_and_indexing(
 
     # A rerun finds every shard finished and embeds nothing again.
     store = ShardStore(tmp_path / "shards")
-    job = ShardStore.job_key(embeddings.encoder, chunks["chunk_id"].tolist(), 256)
+    file_order = data_prep_outputs["paper_chunks"]["chunk_id"].tolist()  # shards are ranges of the file's rows
+    job = ShardStore.job_key(embeddings.encoder, file_order, 256)
     assert store.done(job) == -(-len(chunks) // 256)
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "shards" / job).iterdir()}
     SequentialRunner().run(embedding_pipeline().only_nodes("embed_chunks"), _catalog(tmp_path, data_prep_outputs, exported_models, project_parameters))

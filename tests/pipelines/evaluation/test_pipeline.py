@@ -125,7 +125,8 @@ def inputs(data_prep_outputs: dict[str, Any], candidate_embeddings: ChunkEmbeddi
         candidate_embeddings.encoder,
     )
     return {
-        **{name: data_prep_outputs[name] for name in ("heldout", "slices", "perturbations", "failures", "paper_chunks")},
+        **{name: data_prep_outputs[name] for name in ("heldout", "slices", "perturbations", "failures")},
+        "paper_chunks@pandas": data_prep_outputs["paper_chunks"],
         "chunk_embeddings": candidate_embeddings, "chunk_index": index,
         **{f"encoder_{n}": m for n, m in exported_models.items()},
         "registry_encoder": None, "reference_encoder": torch_encoder, "comparison_registry_models": UNSET_PRODUCTION,

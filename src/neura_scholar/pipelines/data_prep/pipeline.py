@@ -27,12 +27,12 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
             Node(
                 nodes.chunk_papers,
                 ["papers", "paper_sections", "encoder_tokenizer", "params:data_prep.chunking"],
-                "paper_chunks",
+                "paper_chunks@pandas",
                 name="chunk_papers",
             ),
             Node(
                 nodes.count_chunk_terms,
-                ["paper_chunks", "params:data_prep.terms"],
+                ["paper_chunks@pandas", "params:data_prep.terms"],
                 "term_document_frequency",
                 name="count_chunk_terms",
             ),
@@ -40,7 +40,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 nodes.build_heldout_set,
                 [
                     "papers",
-                    "paper_chunks",
+                    "paper_chunks@pandas",
                     "term_document_frequency",
                     "params:data_prep.heldout",
                     "params:data_prep.terms",
@@ -64,7 +64,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 nodes.build_failure_set,
                 [
                     "papers",
-                    "paper_chunks",
+                    "paper_chunks@pandas",
                     "term_document_frequency",
                     "encoder_tokenizer",
                     "params:data_prep.failures",
@@ -79,7 +79,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                     "corpus_validation",
                     "papers",
                     "paper_sections",
-                    "paper_chunks",
+                    "paper_chunks@pandas",
                     "heldout",
                     "slices",
                     "perturbations",

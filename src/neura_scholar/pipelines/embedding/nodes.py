@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from neura_scholar.datasets.table_dataset import TableFile
 from neura_scholar.embeddings import ChunkEmbeddings, ShardStore, embed_in_shards
 from neura_scholar.encoder_selection import EmbeddingParams, select_encoder
 from neura_scholar.eval_sets import sample_ids
@@ -26,31 +27,38 @@ class DriftParams(BaseModel):
 
 
 def embed_chunks(
-    chunks: pd.DataFrame, fp32: bytes, optimised: bytes, int8: bytes, registry_model: dict[str, Any] | None,
+    chunks: TableFile, fp32: bytes, optimised: bytes, int8: bytes, registry_model: dict[str, Any] | None,
     store: ShardStore, params: dict[str, Any], runtime: dict[str, Any],
 ) -> ChunkEmbeddings:  # fmt: skip
-    """``chunk_embeddings``: every chunk, in ``chunk_id`` order, resuming finished shards."""
+    """``chunk_embeddings``: every chunk, in ``chunk_id`` order, resuming finished shards. The
+    chunk table stays on disk: the ``ray`` backend's workers read the texts themselves."""
     config = EmbeddingParams(**params)
     models = {"fp32": fp32, "optimised": optimised, "int8": int8}
-    ordered = chunks.sort_values("chunk_id")
     if config.backend == "ray":
         from neura_scholar.ray_embedding import embed_on_ray  # Ray is imported on this path only
 
-        return embed_on_ray(ordered["text"].tolist(), ordered["chunk_id"].tolist(), models, registry_model, config, runtime, store)
+        return embed_on_ray(chunks, models, registry_model, config, runtime, store)
+    rows = chunks.read(["chunk_id", "text"])  # shards are ranges of the file's rows, as on Ray
     encode, identity = select_encoder(models, registry_model, config, runtime)
     dim = int(np.asarray(encode(["dimension probe"])).shape[1])
-    embeddings = embed_in_shards(
-        ordered["text"].tolist(), ordered["chunk_id"].tolist(), encode, identity, dim, store, config.shard_size
-    )
-    logger.info("embedded %d chunks with %s (dim %d)", len(ordered), identity, dim)
-    return embeddings
+    embeddings = embed_in_shards(rows["text"].tolist(), rows["chunk_id"].tolist(), encode, identity, dim, store, config.shard_size)
+    logger.info("embedded %d chunks with %s (dim %d)", len(rows), identity, dim)
+    return embeddings.in_chunk_id_order()
 
 
-def data_version(chunks: pd.DataFrame) -> str:
-    """A fingerprint of the chunks (ids and texts) the embeddings were made from."""
+def data_version(chunks: pd.DataFrame | TableFile) -> str:
+    """A fingerprint of the chunks (ids and texts), whatever their row order; a chunk file is
+    read a batch at a time, so its texts are never all in memory."""
+    batches = chunks.iter_batches(["chunk_id", "text"]) if isinstance(chunks, TableFile) else [chunks]
+    ids: list[str] = []
+    rows: list[bytes] = []
+    for batch in batches:
+        for chunk_id, text in zip(batch["chunk_id"], batch["text"], strict=True):
+            ids.append(chunk_id)
+            rows.append(hashlib.sha256(f"{chunk_id}\t{text}".encode()).digest()[:16])
     digest = hashlib.sha256()
-    for chunk_id, text in zip(chunks["chunk_id"], chunks["text"], strict=True):
-        digest.update(f"{chunk_id}\t{text}\n".encode())
+    for row in np.argsort(np.asarray(ids, dtype=str), kind="stable"):
+        digest.update(rows[row])
     return digest.hexdigest()[:16]
 
 
@@ -85,7 +93,7 @@ def build_drift_reference(
         "query_ids": np.asarray(case_ids, dtype=str),
         "query_vectors": query_vectors,
         "encoder": np.array(embeddings.encoder),
-        "data_version": np.array(data_version(chunks.sort_values("chunk_id"))),
+        "data_version": np.array(data_version(chunks)),
     }
 
 

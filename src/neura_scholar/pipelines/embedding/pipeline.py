@@ -16,13 +16,13 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
         [
             Node(
                 nodes.embed_chunks,
-                ["paper_chunks", *_MODELS, "embedding_shards", "params:embedding.encoder", "params:encoder_runtime"],
+                ["paper_chunks@files", *_MODELS, "embedding_shards", "params:embedding.encoder", "params:encoder_runtime"],
                 "chunk_embeddings",
                 name="embed_chunks",
             ),
             Node(
                 nodes.build_drift_reference,
-                ["paper_chunks", "heldout", "chunk_embeddings", *_MODELS, "params:embedding.drift_reference",
+                ["paper_chunks@pandas", "heldout", "chunk_embeddings", *_MODELS, "params:embedding.drift_reference",
                  "params:embedding.encoder", "params:encoder_runtime"],  # fmt: skip
                 "drift_reference",
                 name="build_drift_reference",

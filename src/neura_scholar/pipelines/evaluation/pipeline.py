@@ -58,7 +58,7 @@ def _comparison_nodes() -> list[Node]:
     return [
         Node(
             comparison_nodes.evaluate_encoders,
-            [*_SETS, "paper_chunks", "chunk_embeddings", "evaluation_encoders", _RETRIEVAL],
+            [*_SETS, "paper_chunks@pandas", "chunk_embeddings", "evaluation_encoders", _RETRIEVAL],
             "encoder_results",
             name="evaluate_encoders",
         ),
@@ -80,7 +80,7 @@ def _comparison_nodes() -> list[Node]:
             [
                 "drift_reference",
                 "pinned_drift_reference",
-                "paper_chunks",
+                "paper_chunks@pandas",
                 "heldout",
                 "evaluation_encoders",
                 "params:evaluation.drift",

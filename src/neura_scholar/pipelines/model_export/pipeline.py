@@ -25,7 +25,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
             Node(nodes.quantise_onnx_model, ["encoder_optimised", "params:model_export.export"], "encoder_int8", name="quantise_onnx_model"),
             Node(
                 nodes.select_probe_texts,
-                ["paper_chunks", "heldout", "params:model_export.parity"],
+                ["paper_chunks@pandas", "heldout", "params:model_export.parity"],
                 "export_probe_texts",
                 name="select_probe_texts",
             ),

@@ -14,7 +14,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
         [
             Node(
                 nodes.measure_encoders,
-                ["encoder_fp32", "encoder_optimised", "encoder_int8", "reference_encoder", "heldout", "paper_chunks",
+                ["encoder_fp32", "encoder_optimised", "encoder_int8", "reference_encoder", "heldout", "paper_chunks@pandas",
                  "params:performance.encoders", "params:encoder_runtime"],  # fmt: skip
                 "encoder_speed",
                 name="measure_encoders",

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from neura_scholar.datasets.model_cache_dataset import ModelCache
-from neura_scholar.embeddings import ChunkEmbeddings, ShardStore, embed_in_shards
+from neura_scholar.datasets.table_dataset import TableFile
+from neura_scholar.embeddings import ChunkEmbeddings, embed_in_shards, plan_shards
 from neura_scholar.encoder_selection import (
     EmbeddingParams,
     EvalEncoder,
@@ -55,26 +56,27 @@ def describe_candidate(candidate: dict[str, Any]) -> tuple[dict[str, Any], dict[
 
 
 def embed_and_index_candidate(
-    chunks: pd.DataFrame, candidate: dict[str, Any], cache: ModelCache, encoder_params: dict[str, Any],
+    chunks: TableFile, candidate: dict[str, Any], cache: ModelCache, encoder_params: dict[str, Any],
     runtime: dict[str, Any], index_params: dict[str, Any],
 ) -> tuple[ChunkEmbeddings, ChunkIndex, dict[str, Any]]:  # fmt: skip
     """The corpus embedded and indexed with the candidate, reusing what the cache holds for
-    these bytes (shards and index), and a report of what was reused."""
+    these bytes (shards and index), and a report of what was reused. The chunk table stays on
+    disk: the ``ray`` backend's workers read the texts themselves."""
     config = EmbeddingParams(**encoder_params).model_copy(update={"service_url": None})
     index_config, registry_model = IndexParams(**index_params), _as_registry_model(candidate)
     identity = onnx_identity(registry_model["uri"], registry_model["model"])  # as select_encoder names it
-    ordered = chunks.sort_values("chunk_id")
-    texts, ids = ordered["text"].tolist(), ordered["chunk_id"].tolist()
-    job = ShardStore.job_key(identity, ids, config.shard_size)
+    ids = chunks.read(["chunk_id"])["chunk_id"].tolist()  # file order: shards are ranges of rows
+    job, _ = plan_shards(ids, identity, config.shard_size)
     shards_before = cache.shards.done(job)
     if config.backend == "ray":
         from neura_scholar.ray_embedding import embed_on_ray  # Ray is imported on this path only
 
-        embeddings = embed_on_ray(texts, ids, {}, registry_model, config, runtime, cache.shards)
+        embeddings = embed_on_ray(chunks, {}, registry_model, config, runtime, cache.shards)
     else:
+        texts = chunks.read(["text"])["text"].tolist()
         encode, _ = select_encoder({}, registry_model, config, runtime)
         dim = int(np.asarray(encode(["dimension probe"])).shape[1])
-        embeddings = embed_in_shards(texts, ids, encode, identity, dim, cache.shards, config.shard_size)
+        embeddings = embed_in_shards(texts, ids, encode, identity, dim, cache.shards, config.shard_size).in_chunk_id_order()
     key = ModelCache.index_key(job, index_config.model_dump(exclude={"recall_probe_queries", "recall_k"}))
     index = cache.index(key)
     index_reused = index is not None
@@ -83,7 +85,7 @@ def embed_and_index_candidate(
                             index_config.train_size, index_config.seed, identity)  # fmt: skip
         cache.save_index(key, index)
     report = {"encoder": identity, "embedding_job": job, "index_key": key, "chunks": len(ids),
-              "data_version": data_version(ordered), "shards_reused": shards_before,
+              "data_version": data_version(chunks), "shards_reused": shards_before,
               "shards": -(-len(ids) // config.shard_size), "index_reused": index_reused}  # fmt: skip
     logger.info("candidate embeddings: %d of %d shards reused; index %s", shards_before, report["shards"], key)
     return embeddings, index, report
@@ -129,7 +131,7 @@ def build_stage_drift_reference(
         "query_ids": np.asarray(case_ids, dtype=str),
         "query_vectors": np.asarray(encode(queries), np.float32) if queries else np.zeros((0, chunk_vectors.shape[1]), np.float32),
         "encoder": np.array(encoder.identity),
-        "data_version": np.array(data_version(chunks.sort_values("chunk_id"))),
+        "data_version": np.array(data_version(chunks)),
     }
 
 

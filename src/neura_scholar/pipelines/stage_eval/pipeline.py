@@ -11,7 +11,7 @@ from kedro.pipeline import Node, Pipeline
 from neura_scholar.pipelines import evaluation
 from neura_scholar.pipelines.stage_eval import nodes
 
-_SHARED_INPUTS = {"heldout", "perturbations", "failures", "slices", "paper_chunks", "baseline_results",
+_SHARED_INPUTS = {"heldout", "perturbations", "failures", "slices", "paper_chunks@pandas", "paper_chunks@files", "baseline_results",
                   "pinned_drift_reference", "external_sets", "encoder_tokenizer", "provenance",
                   "reference_encoder", "comparison_registry_models"}  # fmt: skip
 _SHARED_PARAMS = {"params:embedding.encoder", "params:encoder_runtime", "params:indexing",
@@ -25,7 +25,7 @@ def _candidate_nodes() -> list[Node]:
         Node(nodes.describe_candidate, "candidate", ["candidate_report", "run_tags"], name="describe_candidate"),
         Node(
             nodes.embed_and_index_candidate,
-            ["paper_chunks", "candidate", "model_cache", *_ENCODER, "params:indexing"],
+            ["paper_chunks@files", "candidate", "model_cache", *_ENCODER, "params:indexing"],
             ["chunk_embeddings", "chunk_index", "cache_report"],
             name="embed_and_index_candidate",
         ),
@@ -37,7 +37,7 @@ def _candidate_nodes() -> list[Node]:
         ),
         Node(
             nodes.build_stage_drift_reference,
-            ["paper_chunks", "heldout", "evaluation_encoders", "params:embedding.drift_reference", "params:evaluation.comparison"],
+            ["paper_chunks@pandas", "heldout", "evaluation_encoders", "params:embedding.drift_reference", "params:evaluation.comparison"],
             "drift_reference",
             name="build_stage_drift_reference",
         ),
