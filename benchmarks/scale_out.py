@@ -187,6 +187,10 @@ def main() -> int:
             sample = TableFileDataset(f"{workdir}/paper_chunks.parquet")
             sample.save(chunks.set_index("chunk_id").loc[ids].reset_index())
             report["embedding"] = embedding_throughput(spec, sample.load(), args.repeats)
+    if not parts & {"index", "scaling"}:
+        write_atomic(args.out, json.dumps(report, indent=2).encode())
+        print(f"written {args.out}")  # noqa: T201
+        return 0
 
     int8 = OnnxEncoder(model, name="onnx:int8", limits=BatchLimits(64, 8192))
     store = ShardStore(PROJECT / "data/07_model_output/benchmark_embeddings")
