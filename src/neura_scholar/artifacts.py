@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,18 +99,21 @@ def read_verified(path: str | os.PathLike[str]) -> tuple[bytes, dict[str, Any]]:
         data = Path(path).read_bytes()
     except FileNotFoundError as exc:
         raise ManifestError(f"{path} is missing although its manifest exists") from exc
-    if len(data) != manifest["size"]:
-        raise ManifestError(
-            f"{path} is {len(data)} bytes but its manifest says {manifest['size']}: "
-            "truncated or overwritten; refusing it"
-        )
-    digest = hashlib.sha256(data).hexdigest()
+    _refuse_unless_matching(path, manifest, len(data), lambda: hashlib.sha256(data).hexdigest())
+    return data, manifest
+
+
+def _refuse_unless_matching(
+    path: str | os.PathLike[str], manifest: dict[str, Any], size: int, sha256: Callable[[], str]
+) -> None:
+    """Size first (cheap), then the sha256 (computed only when the size matches)."""
+    if size != manifest["size"]:
+        raise ManifestError(f"{path} is {size} bytes but its manifest says {manifest['size']}: truncated or overwritten; refusing it")
+    digest = sha256()
     if digest != manifest["sha256"]:
         raise ManifestError(
-            f"{path} sha256 {digest[:12]}... differs from its manifest's "
-            f"{manifest['sha256'][:12]}...: the file is corrupt; refusing it"
+            f"{path} sha256 {digest[:12]}... differs from its manifest's {manifest['sha256'][:12]}...: the file is corrupt; refusing it"
         )
-    return data, manifest
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -131,12 +135,5 @@ def verify_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     manifest = read_manifest(path)
     if not Path(path).is_file():
         raise ManifestError(f"{path} is missing although its manifest exists")
-    size = Path(path).stat().st_size
-    if size != manifest["size"]:
-        raise ManifestError(f"{path} is {size} bytes but its manifest says {manifest['size']}: truncated or overwritten; refusing it")
-    digest = file_sha256(path)
-    if digest != manifest["sha256"]:
-        raise ManifestError(
-            f"{path} sha256 {digest[:12]}... differs from its manifest's {manifest['sha256'][:12]}...: the file is corrupt; refusing it"
-        )
+    _refuse_unless_matching(path, manifest, Path(path).stat().st_size, lambda: file_sha256(path))
     return manifest
